@@ -1,0 +1,5 @@
+namespace Sharpserve.Backends.FastText;
+
+internal static class Placeholder
+{
+}
