@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Logging;
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Execution;
+using Sharpserve.Core.Scheduling;
+
+namespace Sharpserve.Core.Models;
+
+/// <summary>A loaded model with its scheduler and executors: the unit the HTTP layer routes to.</summary>
+public sealed class ServedModel : IAsyncDisposable
+{
+    private volatile bool _acceptingTraffic;
+
+    public ServedModel(IModel model, SchedulerOptions schedulerOptions, int threads, ILogger? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        Scheduler = new InferenceScheduler(schedulerOptions, time);
+        Executor = new InProcessExecutor(model, Scheduler, threads, logger);
+    }
+
+    public string Name => Model.Metadata.Name;
+
+    public IModel Model { get; }
+
+    public InferenceScheduler Scheduler { get; }
+
+    public InProcessExecutor Executor { get; }
+
+    /// <summary>Every executor has run its warm-up and the model has not been stopped.</summary>
+    public bool IsReady => _acceptingTraffic && Executor.IsWarm;
+
+    public void Start() => Executor.Start();
+
+    /// <summary>Allows traffic; called once the whole request path has been warmed.</summary>
+    public void MarkReady() => _acceptingTraffic = true;
+
+    /// <summary>Readiness goes false at once; admitted work still finishes.</summary>
+    public void MarkNotReady() => _acceptingTraffic = false;
+
+    /// <summary>Submits a request if the model is ready; otherwise answers ModelNotReady without queueing.</summary>
+    public Task<InferResult> InferAsync(InferenceRequest request, CancellationToken cancellation = default) =>
+        IsReady
+            ? Scheduler.SubmitAsync(request, cancellation)
+            : Task.FromResult(InferResult.Failure(InferErrorKind.ModelNotReady, $"model '{Name}' is not ready yet"));
+
+    /// <summary>Submits a request whatever the readiness; used by the warm-up of the request path itself.</summary>
+    public Task<InferResult> InferUncheckedAsync(InferenceRequest request, CancellationToken cancellation = default) =>
+        Scheduler.SubmitAsync(request, cancellation);
+
+    public async ValueTask DisposeAsync()
+    {
+        MarkNotReady();
+        await Executor.StopAsync();
+        await Scheduler.DisposeAsync();
+        Model.Dispose();
+    }
+}
