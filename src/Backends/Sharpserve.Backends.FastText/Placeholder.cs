@@ -1,5 +1,0 @@
-namespace Sharpserve.Backends.FastText;
-
-internal static class Placeholder
-{
-}

@@ -1,7 +1,0 @@
-namespace Sharpserve.Backends.FastText.Tests;
-
-public class PlaceholderTests
-{
-    [Fact]
-    public void Builds() => Assert.True(true);
-}
