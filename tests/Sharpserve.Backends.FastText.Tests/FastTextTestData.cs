@@ -8,7 +8,7 @@ internal static class FastTextTestData
     public static string InputPath => Path.Combine(Directory, "input.txt");
 
     public static string[] ModelNames { get; } =
-        ["softmax-ng2", "softmax-default", "hs-sub", "hs-sharp", "ova-sub-ng3", "ns-sub-ng2"];
+        ["softmax-ng2", "softmax-default", "hs-sub", "hs-sharp", "ova-sub-ng3", "ns-sub-ng2", "hs-one-label"];
 
     public static string ModelPath(string name) => Path.Combine(Directory, "models", name + ".bin");
 

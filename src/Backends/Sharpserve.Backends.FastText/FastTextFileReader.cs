@@ -113,6 +113,10 @@ internal sealed class FastTextFileReader
     public ModelLoadException Truncated() =>
         new($"{_fileName}: truncated at byte {_file.Length} while reading {Describe()}");
 
+    /// <summary>A truncation found by a size check rather than by a read, with the arithmetic that shows it.</summary>
+    public ModelLoadException Truncated(string detail) =>
+        new($"{_fileName}: truncated at byte {_file.Length} while reading {Describe()}: {detail}");
+
     public ModelLoadException Invalid(string problem) => new($"{_fileName}: {problem}");
 
     private string Describe() =>

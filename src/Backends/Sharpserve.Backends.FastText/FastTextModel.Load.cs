@@ -235,10 +235,11 @@ public sealed partial class FastTextModel
         }
 
         // Check the claim against the bytes left before allocating anything for it.
+        reader.BeginSection("the dictionary");
         if ((long)size * MinEntryBytes > reader.Remaining)
         {
-            throw reader.Invalid(
-                $"the dictionary claims {size} entries, which need at least {(long)size * MinEntryBytes} bytes, but the file has only {reader.Remaining} bytes after byte {reader.Position}");
+            throw reader.Truncated(
+                $"its {size} entries need at least {(long)size * MinEntryBytes} bytes but only {reader.Remaining} remain after byte {reader.Position}");
         }
 
         if (size > MaxDictionarySize)
@@ -246,7 +247,6 @@ public sealed partial class FastTextModel
             throw reader.Invalid($"the dictionary has {size} entries; at most {MaxDictionarySize} are supported");
         }
 
-        reader.BeginSection("the dictionary");
         var offsets = new long[size];
         var lengths = new int[size];
         var labelCounts = new long[nlabels];

@@ -1,0 +1,225 @@
+using System.Globalization;
+using System.Text;
+using Sharpserve.Abstractions;
+
+namespace Sharpserve.Backends.FastText.Tests;
+
+public sealed class FastTextSessionTests : IDisposable
+{
+    private static readonly string[] s_texts =
+    [
+        "GNU General Public License version 3",
+        "Permission is hereby granted, free of charge, to any person",
+        "Mozilla Public License лицензия свобода café 🙂",
+        "",
+        "   \t ",
+        "zzyzx qqqq",
+        "__label__GPL-3 free software __label__nope",
+        "a\u00a0b THE SOFTWARE IS PROVIDED \"AS IS\"",
+        "Apache License\u000bVersion 2.0\u000cJanuary 2004\0x",
+    ];
+
+    private readonly FastTextModel _model = FastTextModel.Open(FastTextTestData.ModelPath("hs-sharp"), "licenses");
+
+    public void Dispose() => _model.Dispose();
+
+    public static TheoryData<string, int, float> Models()
+    {
+        var data = new TheoryData<string, int, float>();
+        foreach (string model in FastTextTestData.ModelNames)
+        {
+            data.Add(model, 1, 0f);
+            data.Add(model, 3, 0f);
+            data.Add(model, -1, 0f);
+            data.Add(model, -1, 0.1f);
+            data.Add(model, 100, 0f);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Infer_EqualsStreamPredictorOnEachTextPlusNewline(string modelName, int k, float threshold)
+    {
+        using FastTextModel model = FastTextModel.Open(FastTextTestData.ModelPath(modelName), modelName);
+        using IModelSession session = model.CreateSession();
+        byte[][] texts = Encode(s_texts);
+        InferResult result = session.Infer(Request(texts, k, threshold));
+
+        Assert.True(result.IsSuccess, result.Error?.Message);
+        int width = k == -1 ? model.LabelCount : Math.Min(k, model.LabelCount);
+        Tensor labels = result.Response!.Outputs[0];
+        Tensor probabilities = result.Response.Outputs[1];
+        Assert.Equal("label", labels.Name);
+        Assert.Equal(TensorDataType.Bytes, labels.DataType);
+        Assert.Equal([texts.Length, width], labels.Shape);
+        Assert.Equal("probability", probabilities.Name);
+        Assert.Equal(TensorDataType.Fp32, probabilities.DataType);
+        Assert.Equal([texts.Length, width], probabilities.Shape);
+
+        for (int row = 0; row < texts.Length; row++)
+        {
+            var writer = new StringWriter(CultureInfo.InvariantCulture);
+            FastTextStreamPredictor.Predict(model, new MemoryStream([.. texts[row], (byte)'\n']), writer, k, threshold);
+            string[] expected = writer.ToString().TrimEnd('\n').Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+            var actual = new StringBuilder();
+            for (int i = 0; i < width; i++)
+            {
+                byte[] label = labels.BytesData![(row * width) + i];
+                float probability = probabilities.Fp32Data![(row * width) + i];
+                if (i >= expected.Length / 2)
+                {
+                    Assert.Empty(label);
+                    Assert.Equal(0f, probability);
+                    continue;
+                }
+
+                Assert.Equal(expected[2 * i], Encoding.UTF8.GetString(label));
+                Assert.Equal(expected[(2 * i) + 1], Format(probability));
+            }
+        }
+    }
+
+    [Fact]
+    public void Infer_PadsRowsWithFewerPredictions()
+    {
+        using IModelSession session = _model.CreateSession();
+        InferResult result = session.Infer(Request(Encode(["GNU General Public License"]), -1, 0.3f));
+
+        Tensor labels = result.Response!.Outputs[0];
+        Tensor probabilities = result.Response.Outputs[1];
+        Assert.Equal([1, _model.LabelCount], labels.Shape);
+        Assert.NotEmpty(labels.BytesData![0]);
+        Assert.Empty(labels.BytesData[_model.LabelCount - 1]);
+        Assert.Equal(0f, probabilities.Fp32Data![_model.LabelCount - 1]);
+    }
+
+    [Fact]
+    public void Infer_LiteralEndOfSentenceAndNewlines_DoNotSplitTheRecord()
+    {
+        using IModelSession session = _model.CreateSession();
+        InferResult withMarkers = session.Infer(Request(Encode(["free software </s> license\nversion 3\r\nGNU"]), -1, 0f));
+
+        FastTextPredictor predictor = _model.CreatePredictor();
+        foreach (string token in new[] { "free", "software", "</s>", "license", "version", "3", "GNU" })
+        {
+            predictor.AddToken(Encoding.UTF8.GetBytes(token));
+        }
+
+        predictor.AddEndOfSentence();
+        var expected = new FastTextPrediction[_model.LabelCount];
+        int count = predictor.Predict(-1, 0f, expected);
+
+        Tensor labels = withMarkers.Response!.Outputs[0];
+        Assert.Equal([1, _model.LabelCount], labels.Shape);
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(_model.GetLabel(expected[i].LabelIndex), Encoding.UTF8.GetString(labels.BytesData![i]));
+            Assert.Equal(expected[i].Probability, withMarkers.Response.Outputs[1].Fp32Data![i]);
+        }
+    }
+
+    [Fact]
+    public void Infer_NoTexts_ReturnsEmptyOutputs()
+    {
+        using IModelSession session = _model.CreateSession();
+        InferResult result = session.Infer(Request([], 2, 0f));
+        Assert.Equal([0, 2], result.Response!.Outputs[0].Shape);
+        Assert.Empty(result.Response.Outputs[1].Fp32Data!);
+    }
+
+    [Fact]
+    public void Infer_WarmupRequests_Succeed()
+    {
+        using IModelSession session = _model.CreateSession();
+        Assert.NotEmpty(_model.WarmupRequests);
+        foreach (InferenceRequest request in _model.WarmupRequests)
+        {
+            InferResult result = session.Infer(request);
+            Assert.True(result.IsSuccess, result.Error?.Message);
+        }
+    }
+
+    [Fact]
+    public void Infer_MissingText_IsBadInput()
+    {
+        var request = new InferenceRequest([Tensor.FromBytes("input", [1], [[1]])], InferenceParameters.Default);
+        AssertBadInput(request, "input 'text' is missing");
+    }
+
+    [Fact]
+    public void Infer_Fp32Text_IsBadInput()
+    {
+        var request = new InferenceRequest([Tensor.FromFp32("text", [1], [1f])], InferenceParameters.Default);
+        AssertBadInput(request, "input 'text' must be BYTES, got FP32");
+    }
+
+    [Fact]
+    public void Infer_TwoDimensionalText_IsBadInput()
+    {
+        var request = new InferenceRequest([Tensor.FromBytes("text", [1, 1], [[65]])], InferenceParameters.Default);
+        AssertBadInput(request, "input 'text' must have shape [N], got [1, 1]");
+    }
+
+    [Fact]
+    public void Infer_ShapeNotMatchingElements_IsBadInput()
+    {
+        var request = new InferenceRequest([Tensor.FromBytes("text", [3], [[65], [66]])], InferenceParameters.Default);
+        AssertBadInput(request, "input 'text' has shape [3] but 2 elements");
+    }
+
+    [Fact]
+    public void Infer_NullElement_IsBadInput()
+    {
+        var request = new InferenceRequest([Tensor.FromBytes("text", [2], [[65], null!])], InferenceParameters.Default);
+        AssertBadInput(request, "input 'text' element 1 is null");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-2)]
+    [InlineData(int.MinValue)]
+    public void Infer_InvalidK_IsBadInput(int k) =>
+        AssertBadInput(Request(Encode(["x"]), k, 0f), $"parameter k must be -1 (all labels) or a positive integer, got {k}");
+
+    [Theory]
+    [InlineData(-0.1f)]
+    [InlineData(1.5f)]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void Infer_InvalidThreshold_IsBadInput(float threshold)
+    {
+        using IModelSession session = _model.CreateSession();
+        InferResult result = session.Infer(Request(Encode(["x"]), 1, threshold));
+        Assert.Equal(InferErrorKind.BadInput, result.Error!.Kind);
+        Assert.StartsWith("parameter threshold must be a number in [0, 1], got ", result.Error.Message, StringComparison.Ordinal);
+    }
+
+    private void AssertBadInput(InferenceRequest request, string message)
+    {
+        using IModelSession session = _model.CreateSession();
+        InferResult result = session.Infer(request);
+        Assert.False(result.IsSuccess);
+        Assert.Equal(InferErrorKind.BadInput, result.Error!.Kind);
+        Assert.Equal(message, result.Error.Message);
+    }
+
+    private static InferenceRequest Request(byte[][] texts, int k, float threshold) =>
+        new([Tensor.FromBytes("text", [texts.Length], texts)], new InferenceParameters(k, threshold));
+
+    private static byte[][] Encode(string[] texts)
+    {
+        var result = new byte[texts.Length][];
+        for (int i = 0; i < texts.Length; i++)
+        {
+            result[i] = Encoding.UTF8.GetBytes(texts[i]);
+        }
+
+        return result;
+    }
+
+    private static string Format(float probability) =>
+        ((double)probability).ToString("G6", CultureInfo.InvariantCulture).Replace('E', 'e');
+}
