@@ -9,6 +9,7 @@ namespace Sharpserve.Backends.FastText;
 /// </summary>
 internal sealed class FastTextTokenReader : IDisposable
 {
+    // Not tuned by a benchmark: large enough that Stream.Read calls are rare next to the per-byte work.
     private const int BufferSize = 64 * 1024;
 
     private readonly Stream _stream;
