@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Scheduling;
+using Sharpserve.Demo;
+using Sharpserve.Hosting;
+
+namespace Sharpserve.Cli;
+
+/// <summary><c>sharpserve serve [MODEL] [options]</c>: load the model, warm it, serve HTTP until SIGTERM.</summary>
+internal static class ServeCommand
+{
+    private static readonly string[] s_valueOptions =
+    [
+        "--host", "--port", "--threads", "--name", "--max-body-size", "--queue-capacity", "--request-timeout",
+        "--graceful-timeout", "--log-level",
+    ];
+
+    private static readonly string[] s_flagOptions = ["--help"];
+
+    public const string Help = """
+        Usage: sharpserve serve [MODEL] [options]
+
+        Serves MODEL (a fastText supervised .bin) over HTTP; with no MODEL, serves the embedded demo
+        language-identification model. Endpoints: POST /labelservice/, the Open Inference Protocol v2 under /v2.
+
+        Options (each also readable from the environment as SHARPSERVE_<NAME>, e.g. SHARPSERVE_PORT):
+          --host ADDRESS            address to bind (default 127.0.0.1; 0.0.0.0 or :: to expose it)
+          --port N                  TCP port (default 8000; 0 picks a free port)
+          --threads N               executor threads (default: the number of cores)
+          --name NAME               model name in /v2/models/NAME (default: the file name without extension)
+          --max-body-size SIZE      largest request body, e.g. 1m, 512k (default 1m)
+          --queue-capacity N        requests waiting for an executor before 503 (default 1024)
+          --request-timeout TIME    answer 504 past this, e.g. 30s, 500ms (default 30s)
+          --graceful-timeout TIME   on SIGTERM, wait this long for in-flight requests (default 30s)
+          --log-level LEVEL         trace, debug, information, warning, error (default information)
+          -h, --help                show this help
+        """;
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    {
+        ParsedArguments parsed = ParsedArguments.Parse(args, s_valueOptions, s_flagOptions, out string? error);
+        if (error is not null)
+        {
+            return CommandLine.Fail($"{error} (see 'sharpserve serve --help')");
+        }
+
+        if (parsed.HasFlag("--help"))
+        {
+            Console.Out.WriteLine(Help);
+            return 0;
+        }
+
+        if (parsed.Positionals.Count > 1)
+        {
+            return CommandLine.Fail($"serve takes at most one MODEL, got {parsed.Positionals.Count} (see 'sharpserve serve --help')");
+        }
+
+        var problems = new List<string>();
+        ServerOptions options = BuildOptions(parsed, problems, out string? name, out LogLevel logLevel);
+        string? modelPath = parsed.Positionals.Count == 1 ? parsed.Positionals[0] : null;
+        if (modelPath is not null && !File.Exists(modelPath))
+        {
+            problems.Add($"model file '{modelPath}' does not exist");
+        }
+
+        if (problems.Count > 0)
+        {
+            // Configuration errors are all reported at once, each naming the setting.
+            foreach (string problem in problems)
+            {
+                Console.Error.WriteLine($"sharpserve: error: {problem}");
+            }
+
+            return 2;
+        }
+
+        bool isDemo = modelPath is null;
+        try
+        {
+            modelPath ??= DemoModel.EnsureExtracted();
+        }
+        catch (IOException ex)
+        {
+            return CommandLine.Fail($"cannot write the demo model to the cache directory: {ex.Message}");
+        }
+
+        name ??= isDemo ? DemoModel.Name : Path.GetFileNameWithoutExtension(modelPath);
+        IModel model;
+        try
+        {
+            model = ModelLoader.Load(modelPath, name);
+        }
+        catch (ModelLoadException ex)
+        {
+            return CommandLine.Fail(ex.Message, 1);
+        }
+
+        return await SharpserveServer.RunAsync(options, model, logLevel);
+    }
+
+    private static ServerOptions BuildOptions(ParsedArguments parsed, List<string> problems, out string? name, out LogLevel logLevel)
+    {
+        var options = new ServerOptions();
+        var scheduler = new SchedulerOptions();
+        name = Value(parsed, "--name");
+        if (name is not null && (name.Length == 0 || name.Contains('/', StringComparison.Ordinal)))
+        {
+            problems.Add($"--name must be a non-empty name without '/', got '{name}'");
+        }
+
+        string? host = Value(parsed, "--host");
+        if (host is not null)
+        {
+            if (host != "localhost" && !IPAddress.TryParse(host, out _))
+            {
+                problems.Add($"--host must be an IP address or 'localhost', got '{host}'");
+            }
+
+            options = options with { Host = host };
+        }
+
+        if (Value(parsed, "--port") is { } port)
+        {
+            options = int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p <= 65535
+                ? options with { Port = p }
+                : Problem(options, problems, $"--port must be an integer from 0 to 65535, got '{port}'");
+        }
+
+        if (Value(parsed, "--threads") is { } threads)
+        {
+            options = int.TryParse(threads, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t is >= 1 and <= 1024
+                ? options with { Threads = t }
+                : Problem(options, problems, $"--threads must be an integer from 1 to 1024, got '{threads}'");
+        }
+
+        if (Value(parsed, "--max-body-size") is { } body)
+        {
+            options = HumanValues.TryParseSize(body, out long bytes) && bytes >= 1
+                ? options with { MaxRequestBodyBytes = bytes }
+                : Problem(options, problems, $"--max-body-size must be a size such as 1m or 65536, got '{body}'");
+        }
+
+        if (Value(parsed, "--graceful-timeout") is { } graceful)
+        {
+            options = HumanValues.TryParseDuration(graceful, out TimeSpan g)
+                ? options with { GracefulTimeout = g }
+                : Problem(options, problems, $"--graceful-timeout must be a duration such as 30s, got '{graceful}'");
+        }
+
+        if (Value(parsed, "--queue-capacity") is { } capacity)
+        {
+            if (int.TryParse(capacity, NumberStyles.None, CultureInfo.InvariantCulture, out int c) && c >= 1)
+            {
+                scheduler = scheduler with { QueueCapacity = c };
+            }
+            else
+            {
+                problems.Add($"--queue-capacity must be a positive integer, got '{capacity}'");
+            }
+        }
+
+        if (Value(parsed, "--request-timeout") is { } timeout)
+        {
+            if (HumanValues.TryParseDuration(timeout, out TimeSpan d) && d > TimeSpan.Zero)
+            {
+                scheduler = scheduler with { RequestTimeout = d };
+            }
+            else
+            {
+                problems.Add($"--request-timeout must be a positive duration such as 30s or 500ms, got '{timeout}'");
+            }
+        }
+
+        logLevel = LogLevel.Information;
+        if (Value(parsed, "--log-level") is { } level)
+        {
+            if (!Enum.TryParse(level, ignoreCase: true, out logLevel) || int.TryParse(level, out _))
+            {
+                problems.Add($"--log-level must be one of trace, debug, information, warning, error, got '{level}'");
+                logLevel = LogLevel.Information;
+            }
+        }
+
+        problems.AddRange(scheduler.Validate());
+        return options with { Scheduler = scheduler };
+    }
+
+    private static ServerOptions Problem(ServerOptions options, List<string> problems, string message)
+    {
+        problems.Add(message);
+        return options;
+    }
+
+    /// <summary>Flags win over the environment (SHARPSERVE_PORT for --port), which wins over defaults.</summary>
+    private static string? Value(ParsedArguments parsed, string option)
+    {
+        string? value = parsed.GetOption(option);
+        if (value is not null)
+        {
+            return value;
+        }
+
+        string variable = "SHARPSERVE_" + option[2..].Replace('-', '_').ToUpperInvariant();
+        string? fromEnvironment = Environment.GetEnvironmentVariable(variable);
+        return string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment;
+    }
+}

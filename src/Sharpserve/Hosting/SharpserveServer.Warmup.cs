@@ -1,0 +1,129 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Models;
+using Sharpserve.Http;
+
+namespace Sharpserve.Hosting;
+
+public sealed partial class SharpserveServer
+{
+    /// <summary>
+    /// Warm-up in two stages: every executor thread runs the model's warm-up requests, then the server sends
+    /// its own requests through Kestrel to every endpoint so parsing, JSON, scheduling and response writing are
+    /// compiled before the first client arrives. Only then does readiness turn true.
+    /// </summary>
+    private async Task WarmUpAsync()
+    {
+        foreach (ServedModel model in _registry.All)
+        {
+            await model.Executor.WarmedUp;
+        }
+
+        int sent = 0;
+        using (var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) })
+        {
+            client.DefaultRequestHeaders.Add(WarmupGate.HeaderName, _warmupGate.Token);
+            for (int round = 0; round < _options.HttpWarmupRounds; round++)
+            {
+                sent += await WarmUpRoundAsync(client);
+            }
+        }
+
+        foreach (ServedModel model in _registry.All)
+        {
+            model.MarkReady();
+        }
+
+        Log.Ready(_logger, sent);
+    }
+
+    private async Task<int> WarmUpRoundAsync(HttpClient client)
+    {
+        int sent = 0;
+        await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/live", UriKind.Relative)), acceptUnavailable: false);
+        await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/ready", UriKind.Relative)), acceptUnavailable: true);
+        sent += 2;
+        foreach (ServedModel model in _registry.All)
+        {
+            await ExpectSuccessAsync(client.GetAsync(new Uri($"v2/models/{model.Name}", UriKind.Relative)), acceptUnavailable: false);
+            sent++;
+            foreach (InferenceRequest request in model.Model.WarmupRequests)
+            {
+                using var content = new ByteArrayContent(OipRequestJson(request));
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                await ExpectSuccessAsync(client.PostAsync(new Uri($"v2/models/{model.Name}/infer", UriKind.Relative), content), acceptUnavailable: false);
+                sent++;
+            }
+        }
+
+        ServedModel defaultModel = _registry.Default;
+        if (LabelServiceEndpoint.IsTextClassifier(defaultModel.Model.Metadata) &&
+            FirstText(defaultModel.Model.WarmupRequests) is { } text)
+        {
+            using (var plain = new ByteArrayContent(text))
+            {
+                await ExpectSuccessAsync(client.PostAsync(new Uri("labelservice/", UriKind.Relative), plain), acceptUnavailable: false);
+            }
+
+            using (var json = new ByteArrayContent(text))
+            {
+                await ExpectSuccessAsync(client.PostAsync(new Uri("labelservice/?k=2", UriKind.Relative), json), acceptUnavailable: false);
+            }
+
+            string query = Uri.EscapeDataString(Encoding.UTF8.GetString(text));
+            await ExpectSuccessAsync(client.GetAsync(new Uri($"labelservice/?text={query}", UriKind.Relative)), acceptUnavailable: false);
+            sent += 3;
+        }
+
+        return sent;
+    }
+
+    private static async Task ExpectSuccessAsync(Task<HttpResponseMessage> call, bool acceptUnavailable)
+    {
+        using HttpResponseMessage response = await call;
+        await response.Content.ReadAsByteArrayAsync();
+        if (!response.IsSuccessStatusCode && !(acceptUnavailable && (int)response.StatusCode == 503))
+        {
+            throw new InvalidOperationException(
+                $"warm-up request {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}");
+        }
+    }
+
+    private static byte[]? FirstText(IReadOnlyList<InferenceRequest> requests)
+    {
+        foreach (InferenceRequest request in requests)
+        {
+            if (request.FindInput("text")?.BytesData is { Length: > 0 } texts && texts[0].Length > 0)
+            {
+                return texts[0];
+            }
+        }
+
+        return null;
+    }
+
+    private static byte[] OipRequestJson(InferenceRequest request)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("parameters"u8);
+            writer.WriteNumber("k"u8, request.Parameters.TopK);
+            writer.WriteNumber("threshold"u8, request.Parameters.Threshold);
+            writer.WriteEndObject();
+            writer.WriteStartArray("inputs"u8);
+            foreach (Tensor input in request.Inputs)
+            {
+                OipResponseWriter.WriteTensor(writer, input);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}

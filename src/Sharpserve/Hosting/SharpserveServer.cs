@@ -1,0 +1,232 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Models;
+using Sharpserve.Http;
+
+namespace Sharpserve.Hosting;
+
+/// <summary>
+/// One running Sharpserve: Kestrel in front, a <see cref="ModelRegistry"/> behind. Start returns once Kestrel
+/// listens; <see cref="WhenReady"/> completes after every executor and every endpoint has been warmed, and only
+/// then does readiness turn true.
+/// </summary>
+public sealed partial class SharpserveServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ModelRegistry _registry;
+    private readonly ServerOptions _options;
+    private readonly WarmupGate _warmupGate;
+    private readonly ILogger _logger;
+    private Task _whenReady = Task.CompletedTask;
+    private int _disposed;
+
+    private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate)
+    {
+        _app = app;
+        _registry = registry;
+        _options = options;
+        _warmupGate = warmupGate;
+        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sharpserve");
+    }
+
+    /// <summary>The bound address, e.g. http://127.0.0.1:8000 (with the real port when 0 was asked for).</summary>
+    public Uri Address { get; private set; } = null!;
+
+    public ModelRegistry Registry => _registry;
+
+    /// <summary>Completes when the server has turned ready; faults when warm-up failed.</summary>
+    public Task WhenReady => _whenReady;
+
+    public static async Task<SharpserveServer> StartAsync(
+        ServerOptions options,
+        IReadOnlyList<IModel> models,
+        Action<ILoggingBuilder>? configureLogging = null,
+        TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(models);
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        if (configureLogging is not null)
+        {
+            configureLogging(builder.Logging);
+        }
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.GracefulTimeout);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            IPAddress address = options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+            kestrel.Listen(address, options.Port);
+        });
+
+        ILogger executorLogger = builder.Services.BuildServiceProvider().GetRequiredService<ILoggerFactory>().CreateLogger("Sharpserve.Execution");
+        var served = new List<ServedModel>(models.Count);
+        foreach (IModel model in models)
+        {
+            served.Add(new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time));
+        }
+
+        var registry = new ModelRegistry(served);
+        var warmupGate = new WarmupGate();
+        WebApplication app = builder.Build();
+        var server = new SharpserveServer(app, registry, options, warmupGate);
+        server.MapEndpoints();
+        app.Lifetime.ApplicationStopping.Register(server.OnStopping);
+
+        registry.Start();
+        await app.StartAsync();
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Address = new Uri(bound);
+        Log.Listening(server._logger, server.Address, registry.Default.Name, options.Threads);
+        server._whenReady = server.WarmUpAsync();
+        return server;
+    }
+
+    /// <summary>The CLI's entry: serve until SIGTERM / Ctrl-C, then drain and return the exit code.</summary>
+    public static async Task<int> RunAsync(ServerOptions options, IModel model, LogLevel logLevel)
+    {
+        SharpserveServer server;
+        try
+        {
+            server = await StartAsync(options, [model], logging => ConfigureConsoleLogging(logging, logLevel));
+        }
+        catch (IOException ex)
+        {
+            // Kestrel reports a port in use or an address it cannot bind as an IOException.
+            model.Dispose();
+            Console.Error.WriteLine($"sharpserve: error: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
+            return 1;
+        }
+
+        int exitCode = 0;
+        try
+        {
+            await server.WhenReady;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or ModelLoadException)
+        {
+            Log.WarmupFailed(server._logger, ex);
+            exitCode = 1;
+            await server._app.StopAsync();
+        }
+
+        await server._app.WaitForShutdownAsync();
+        await server.DisposeAsync();
+        return exitCode;
+    }
+
+    public static void ConfigureConsoleLogging(ILoggingBuilder logging, LogLevel level)
+    {
+        logging.SetMinimumLevel(level);
+        logging.AddFilter("Microsoft", level < LogLevel.Warning ? LogLevel.Warning : level);
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            console.UseUtcTimestamp = true;
+        });
+    }
+
+    /// <summary>Graceful stop: readiness false at once, Kestrel drains in-flight requests, then executors stop.</summary>
+    public async Task StopAsync()
+    {
+        await _app.StopAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _app.StopAsync();
+        await _registry.DisposeAsync();
+        await _app.DisposeAsync();
+        Log.Stopped(_logger);
+    }
+
+    private void OnStopping()
+    {
+        Log.Stopping(_logger);
+        foreach (ServedModel model in _registry.All)
+        {
+            model.MarkNotReady();
+        }
+    }
+
+    private void MapEndpoints()
+    {
+        var labelService = new LabelServiceEndpoint(_registry, _warmupGate);
+        var oip = new OipEndpoints(_registry, _warmupGate);
+        _app.Use(HandleErrorsAsync);
+        _app.MapPost("/labelservice/", labelService.PostAsync);
+        _app.MapGet("/labelservice/", labelService.GetAsync);
+        _app.MapGet("/v2/health/live", oip.LiveAsync);
+        _app.MapGet("/v2/health/ready", oip.ReadyAsync);
+        _app.MapGet("/v2", oip.ServerMetadataAsync);
+        _app.MapGet("/v2/models/{name}", oip.ModelMetadataAsync);
+        _app.MapGet("/v2/models/{name}/versions/{version}", oip.ModelMetadataAsync);
+        _app.MapGet("/v2/models/{name}/ready", oip.ModelReadyAsync);
+        _app.MapGet("/v2/models/{name}/versions/{version}/ready", oip.ModelReadyAsync);
+        _app.MapPost("/v2/models/{name}/infer", oip.InferAsync);
+        _app.MapPost("/v2/models/{name}/versions/{version}/infer", oip.InferAsync);
+        _app.MapFallback(context => HttpErrors.WriteAsync(
+            context, StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}"));
+    }
+
+    private async Task HandleErrorsAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            string message = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"the request body is larger than the limit of {_options.MaxRequestBodyBytes} bytes (--max-body-size)"
+                : $"bad request: {ex.Message}";
+            await HttpErrors.WriteAsync(context, ex.StatusCode, message);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+        }
+        catch (Exception ex)
+        {
+            Log.UnhandledError(_logger, ex, context.Request.Method, context.Request.Path.Value ?? "");
+            await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal server error");
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Information, "Listening on {Address}, model '{Model}', {Threads} executor threads; warming up")]
+        public static partial void Listening(ILogger logger, Uri address, string model, int threads);
+
+        [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP)")]
+        public static partial void Ready(ILogger logger, int requests);
+
+        [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops")]
+        public static partial void WarmupFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(3004, LogLevel.Information, "Stopping: readiness is false, draining in-flight requests")]
+        public static partial void Stopping(ILogger logger);
+
+        [LoggerMessage(3005, LogLevel.Information, "Stopped")]
+        public static partial void Stopped(ILogger logger);
+
+        [LoggerMessage(3006, LogLevel.Error, "Unhandled error on {Method} {Path}")]
+        public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
+    }
+}

@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+using Microsoft.AspNetCore.Http;
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Models;
+
+namespace Sharpserve.Http;
+
+/// <summary>
+/// <c>/labelservice/</c>, compatible with the Flask service it replaces: the body (or <c>?text=</c>) is UTF-8
+/// text and the answer is the top label as text/plain. <c>?k=N</c> or <c>Accept: application/json</c> gives
+/// <c>{"labels":[...],"probabilities":[...]}</c>. Served by the default model.
+/// </summary>
+internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate warmupGate)
+{
+    public async Task PostAsync(HttpContext context)
+    {
+        using RequestBody body = await RequestBody.ReadAsync(context);
+        if (body.Length == 0)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "the request body is empty; send the text to classify as UTF-8");
+            return;
+        }
+
+        if (!Utf8.IsValid(body.Span))
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "the request body is not valid UTF-8");
+            return;
+        }
+
+        await ClassifyAsync(context, body.Span.ToArray());
+    }
+
+    public Task GetAsync(HttpContext context)
+    {
+        string? text = context.Request.Query["text"];
+        if (string.IsNullOrEmpty(text))
+        {
+            return HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "give the text as ?text=... or POST it as the request body");
+        }
+
+        return ClassifyAsync(context, Encoding.UTF8.GetBytes(text));
+    }
+
+    private async Task ClassifyAsync(HttpContext context, byte[] text)
+    {
+        ServedModel model = registry.Default;
+        if (!IsTextClassifier(model.Model.Metadata))
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status404NotFound,
+                $"/labelservice/ needs a text classifier; model '{model.Name}' is not one (use /v2/models/{model.Name}/infer)");
+            return;
+        }
+
+        if (!TryReadQuery(context, out int k, out float threshold, out bool kGiven, out string? error))
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, error!);
+            return;
+        }
+
+        var request = new InferenceRequest([Tensor.FromBytes("text", [1], [text])], new InferenceParameters(k, threshold));
+        InferResult result = warmupGate.IsWarmupRequest(context)
+            ? await model.InferUncheckedAsync(request, context.RequestAborted)
+            : await model.InferAsync(request, context.RequestAborted);
+        if (!result.IsSuccess)
+        {
+            await HttpErrors.WriteAsync(context, result.Error!);
+            return;
+        }
+
+        Tensor? labels = Find(result.Response!, "label");
+        Tensor? probabilities = Find(result.Response!, "probability");
+        if (labels?.BytesData is not { } labelData || probabilities?.Fp32Data is not { } probabilityData)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, $"model '{model.Name}' returned no labels");
+            return;
+        }
+
+        if (kGiven || WantsJson(context))
+        {
+            context.Response.ContentType = "application/json";
+            using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonWriting.Options))
+            {
+                writer.WriteStartObject();
+                writer.WriteStartArray("labels"u8);
+                for (int i = 0; i < labelData.Length && labelData[i].Length > 0; i++)
+                {
+                    OipResponseWriter.WriteUtf8String(writer, labelData[i]);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("probabilities"u8);
+                for (int i = 0; i < labelData.Length && labelData[i].Length > 0; i++)
+                {
+                    writer.WriteNumberValue(probabilityData[i]);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+        }
+        else
+        {
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            if (labelData.Length > 0)
+            {
+                context.Response.BodyWriter.Write(labelData[0]);
+            }
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    private static bool TryReadQuery(HttpContext context, out int k, out float threshold, out bool kGiven, out string? error)
+    {
+        k = 1;
+        threshold = 0f;
+        kGiven = false;
+        error = null;
+        IQueryCollection query = context.Request.Query;
+        if (query.TryGetValue("k", out var kValues))
+        {
+            kGiven = true;
+            if (kValues.Count != 1 ||
+                !int.TryParse(kValues[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out k) ||
+                (k < 1 && k != -1))
+            {
+                error = $"query parameter k must be -1 (all labels) or a positive integer, got '{kValues}'";
+                return false;
+            }
+        }
+
+        if (query.TryGetValue("threshold", out var thresholdValues) &&
+            (thresholdValues.Count != 1 ||
+             !float.TryParse(thresholdValues[0], NumberStyles.Float, CultureInfo.InvariantCulture, out threshold) ||
+             !float.IsFinite(threshold) || threshold < 0f || threshold > 1f))
+        {
+            error = $"query parameter threshold must be a number from 0 to 1, got '{thresholdValues}'";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static bool WantsJson(HttpContext context)
+    {
+        foreach (string? accept in context.Request.Headers.Accept)
+        {
+            if (accept is not null && accept.Contains("application/json", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal static bool IsTextClassifier(ModelMetadata metadata)
+    {
+        bool hasText = false;
+        foreach (TensorMetadata input in metadata.Inputs)
+        {
+            hasText |= input.Name == "text" && input.DataType == TensorDataType.Bytes;
+        }
+
+        return hasText && metadata.Inputs.Count == 1;
+    }
+
+    private static Tensor? Find(InferenceResponse response, string name)
+    {
+        foreach (Tensor output in response.Outputs)
+        {
+            if (output.Name == name)
+            {
+                return output;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Sharpserve.Abstractions;
+using Sharpserve.Cli;
+using Sharpserve.Core.Models;
+
+namespace Sharpserve.Http;
+
+/// <summary>The Open Inference Protocol v2 (KServe / Triton) HTTP endpoints, JSON flavour.</summary>
+internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate)
+{
+    public Task LiveAsync(HttpContext context) => WriteJsonAsync(context, StatusCodes.Status200OK, static w =>
+    {
+        w.WriteStartObject();
+        w.WriteBoolean("live"u8, true);
+        w.WriteEndObject();
+    });
+
+    public Task ReadyAsync(HttpContext context)
+    {
+        bool ready = registry.IsReady;
+        return WriteJsonAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, w =>
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("ready"u8, ready);
+            w.WriteEndObject();
+        });
+    }
+
+    public Task ServerMetadataAsync(HttpContext context) => WriteJsonAsync(context, StatusCodes.Status200OK, static w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("name"u8, "sharpserve"u8);
+        w.WriteString("version"u8, CommandLine.Version);
+        w.WriteStartArray("extensions"u8);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    public Task ModelMetadataAsync(HttpContext context)
+    {
+        if (!TryFindModel(context, out ServedModel? model, out InferError? error))
+        {
+            return HttpErrors.WriteAsync(context, error!);
+        }
+
+        return WriteJsonAsync(context, StatusCodes.Status200OK, w => OipResponseWriter.WriteModelMetadata(w, model!));
+    }
+
+    public Task ModelReadyAsync(HttpContext context)
+    {
+        if (!TryFindModel(context, out ServedModel? model, out InferError? error))
+        {
+            return HttpErrors.WriteAsync(context, error!);
+        }
+
+        bool ready = model!.IsReady;
+        return WriteJsonAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("name"u8, model.Name);
+            w.WriteBoolean("ready"u8, ready);
+            w.WriteEndObject();
+        });
+    }
+
+    public async Task InferAsync(HttpContext context)
+    {
+        if (!TryFindModel(context, out ServedModel? model, out InferError? error))
+        {
+            await HttpErrors.WriteAsync(context, error!);
+            return;
+        }
+
+        OipInferRequest? request;
+        using (RequestBody body = await RequestBody.ReadAsync(context))
+        {
+            if (body.Length == 0)
+            {
+                await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "the request body is empty; send an OIP JSON infer request");
+                return;
+            }
+
+            if (!OipInferRequestReader.TryRead(body.Span, model!.Model.Metadata, out request, out string? message))
+            {
+                await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, message!);
+                return;
+            }
+        }
+
+        InferResult result = warmupGate.IsWarmupRequest(context)
+            ? await model.InferUncheckedAsync(request!.Request, context.RequestAborted)
+            : await model.InferAsync(request!.Request, context.RequestAborted);
+        if (!result.IsSuccess)
+        {
+            await HttpErrors.WriteAsync(context, result.Error!);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonWriting.Options))
+        {
+            OipResponseWriter.WriteInferResponse(writer, model.Name, request, result.Response!);
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    private bool TryFindModel(HttpContext context, out ServedModel? model, out InferError? error)
+    {
+        string name = context.Request.RouteValues["name"] as string ?? "";
+        if (!registry.TryGet(name, out model))
+        {
+            error = new InferError(InferErrorKind.ModelNotFound, $"unknown model '{name}'");
+            return false;
+        }
+
+        if (context.Request.RouteValues["version"] is string version && version != OipResponseWriter.ModelVersion)
+        {
+            error = new InferError(InferErrorKind.ModelNotFound, $"model '{name}' has no version '{version}' (versions: {OipResponseWriter.ModelVersion})");
+            model = null;
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static Task WriteJsonAsync(HttpContext context, int statusCode, Action<Utf8JsonWriter> write)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "application/json";
+        using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonWriting.Options))
+        {
+            write(writer);
+        }
+
+        return context.Response.BodyWriter.FlushAsync().AsTask();
+    }
+}

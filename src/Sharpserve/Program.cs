@@ -1,0 +1,3 @@
+using Sharpserve.Cli;
+
+return await CommandLine.RunAsync(args);

@@ -1,0 +1,138 @@
+using System.Net;
+using System.Text;
+
+namespace Sharpserve.FunctionalTests;
+
+/// <summary>The real executable: serve with no arguments, SIGTERM, predict, and the command-line errors.</summary>
+public sealed class CommandLineTests : IDisposable
+{
+    private const int SigTerm = 15;
+    private readonly string _cacheDir = Directory.CreateTempSubdirectory("sharpserve-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_cacheDir, recursive: true);
+
+    [Fact]
+    public async Task Serve_WithNoModel_ServesTheDemoModel_AndExitsZeroOnSigterm()
+    {
+        using SharpserveProcess process = SharpserveProcess.Start("serve --port 0", _cacheDir);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await WaitForReadyAsync(client);
+
+        using HttpResponseMessage response = await client.PostAsync(
+            new Uri("/labelservice/", UriKind.Relative), new StringContent("Bonjour, je voudrais un café s'il vous plaît"));
+        string label = await response.Content.ReadAsStringAsync();
+        process.SendSignal(SigTerm);
+        int exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal("__label__fr", label);
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Stopping", process.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_ModelFromEnvironmentPortZero_AndMetadataUsesFileName()
+    {
+        string model = Path.Combine(_cacheDir, "mymodel.bin");
+        File.Copy(TestServer.DemoModelPath, model);
+        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --threads 1", _cacheDir);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await WaitForReadyAsync(client);
+
+        using HttpResponseMessage metadata = await client.GetAsync(new Uri("/v2/models/mymodel", UriKind.Relative));
+        process.SendSignal(SigTerm);
+
+        Assert.Equal(HttpStatusCode.OK, metadata.StatusCode);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Theory]
+    [InlineData("serve --bogus", "unknown option '--bogus'")]
+    [InlineData("serve --port 99999", "--port must be")]
+    [InlineData("serve --threads 0", "--threads must be")]
+    [InlineData("serve --request-timeout soon", "--request-timeout must be")]
+    [InlineData("serve --host example.com", "--host must be")]
+    [InlineData("serve /no/such/model.bin", "does not exist")]
+    [InlineData("serve a.bin b.bin", "at most one MODEL")]
+    [InlineData("predict", "predict needs MODEL")]
+    [InlineData("predict /no/such/model.bin", "no such file")]
+    [InlineData("predict x.bin --k 0", "--k must be")]
+    [InlineData("frobnicate", "unknown command 'frobnicate'")]
+    public async Task BadCommandLine_PrintsOneClearLine_AndExitsNonZero(string arguments, string message)
+    {
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync(arguments, cacheDir: _cacheDir);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+        Assert.StartsWith("sharpserve: error: ", stderr, StringComparison.Ordinal);
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
+    public async Task CorruptModel_FailsWithOneClearLine()
+    {
+        string model = Path.Combine(_cacheDir, "broken.bin");
+        byte[] bytes = File.ReadAllBytes(TestServer.DemoModelPath);
+        File.WriteAllBytes(model, bytes.AsSpan(0, 1000).ToArray());
+
+        (int serveExit, _, string serveError) = await SharpserveProcess.RunAsync($"serve \"{model}\" --port 0", cacheDir: _cacheDir);
+        (int predictExit, _, string predictError) = await SharpserveProcess.RunAsync($"predict \"{model}\"", stdin: [], cacheDir: _cacheDir);
+
+        Assert.NotEqual(0, serveExit);
+        Assert.NotEqual(0, predictExit);
+        Assert.Contains("broken.bin", serveError, StringComparison.Ordinal);
+        Assert.Contains("truncated", predictError, StringComparison.OrdinalIgnoreCase);
+        Assert.Single(serveError.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task VersionAndHelp_Succeed()
+    {
+        (int versionExit, string version, _) = await SharpserveProcess.RunAsync("--version");
+        (int helpExit, string help, _) = await SharpserveProcess.RunAsync("serve --help");
+
+        Assert.Equal(0, versionExit);
+        Assert.StartsWith("sharpserve ", version, StringComparison.Ordinal);
+        Assert.Equal(0, helpExit);
+        Assert.Contains("--threads", help, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Predict_FromStdinAndFromFile_PrintsFastTextFormat()
+    {
+        byte[] input = Encoding.UTF8.GetBytes("Bonjour mes amis\nGuten Tag\n");
+        string file = Path.Combine(_cacheDir, "input.txt");
+        File.WriteAllBytes(file, input);
+
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync(
+            $"predict \"{TestServer.DemoModelPath}\" --k 2", stdin: input);
+        (int fileExit, string fileStdout, _) = await SharpserveProcess.RunAsync(
+            $"predict \"{TestServer.DemoModelPath}\" \"{file}\" --k 2");
+
+        Assert.True(exitCode == 0, stderr);
+        string[] lines = stdout.Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("", lines[2]);
+        Assert.Matches(@"^__label__fr [0-9.e-]+ __label__\S+ [0-9.e-]+$", lines[0]);
+        Assert.StartsWith("__label__de ", lines[1], StringComparison.Ordinal);
+        Assert.Equal(0, fileExit);
+        Assert.Equal(stdout, fileStdout);
+    }
+
+    private static async Task WaitForReadyAsync(HttpClient client)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            using HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
+            if (ready.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail("the server did not become ready within 30 s");
+    }
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Sharpserve.FunctionalTests;
+
+/// <summary>The real <c>sharpserve</c> executable started as a child process; stopped by its PID only.</summary>
+internal sealed partial class SharpserveProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly TaskCompletionSource<Uri> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private SharpserveProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public int Id => _process.Id;
+
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static string ExecutablePath => Path.Combine(AppContext.BaseDirectory, "sharpserve.dll");
+
+    /// <summary>Runs sharpserve to completion (bounded by 60 s) with optional standard input.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string arguments, byte[]? stdin = null, string? cacheDir = null)
+    {
+        using SharpserveProcess process = Start(arguments, cacheDir, redirectInput: stdin is not null);
+        if (stdin is not null)
+        {
+            await process._process.StandardInput.BaseStream.WriteAsync(stdin);
+            process._process.StandardInput.Close();
+        }
+
+        int exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, process.StandardOutput, process.StandardError);
+    }
+
+    public static SharpserveProcess Start(string arguments, string? cacheDir = null, bool redirectInput = false)
+    {
+        var info = new ProcessStartInfo("dotnet", $"\"{ExecutablePath}\" {arguments}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = redirectInput,
+            UseShellExecute = false,
+        };
+        if (cacheDir is not null)
+        {
+            info.Environment["SHARPSERVE_CACHE_DIR"] = cacheDir;
+        }
+
+        var process = new Process { StartInfo = info };
+        var wrapper = new SharpserveProcess(process);
+        process.OutputDataReceived += (_, e) => wrapper.OnOutput(e.Data);
+        process.ErrorDataReceived += (_, e) => wrapper.OnError(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return wrapper;
+    }
+
+    /// <summary>The address from the "Listening on ..." log line.</summary>
+    public async Task<Uri> WaitForAddressAsync()
+    {
+        Task exited = _process.WaitForExitAsync();
+        Task winner = await Task.WhenAny(_address.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.True(winner == _address.Task, $"sharpserve did not report its address. stdout: {StandardOutput} stderr: {StandardError}");
+        return await _address.Task;
+    }
+
+    public void SendSignal(int signal)
+    {
+        Assert.Equal(0, Kill(_process.Id, signal));
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            Assert.Fail($"sharpserve did not exit within {limit}. stdout: {StandardOutput} stderr: {StandardError}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnOutput(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_stdout)
+        {
+            _stdout.AppendLine(line);
+        }
+
+        Match match = ListeningLine().Match(line);
+        if (match.Success)
+        {
+            _address.TrySetResult(new Uri(match.Groups[1].Value));
+        }
+    }
+
+    private void OnError(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_stderr)
+        {
+            _stderr.AppendLine(line);
+        }
+    }
+
+    [GeneratedRegex(@"Listening on (http://[^\s,]+)")]
+    private static partial Regex ListeningLine();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
