@@ -26,4 +26,7 @@ public enum InferErrorKind
 
     /// <summary>The backend failed on valid input (server's fault, 500).</summary>
     BackendFailed,
+
+    /// <summary>The worker process died with the request and a retry on a sibling failed too (transient, 503).</summary>
+    WorkerCrashed,
 }

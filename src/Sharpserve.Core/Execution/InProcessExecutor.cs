@@ -10,7 +10,7 @@ namespace Sharpserve.Core.Execution;
 /// Every thread runs the model's warm-up requests before it takes work; the executor is warm when all have.
 /// Dedicated threads keep model CPU work off the thread pool that Kestrel's I/O runs on.
 /// </summary>
-public sealed partial class InProcessExecutor : IAsyncDisposable
+public sealed partial class InProcessExecutor : IExecutor
 {
     private readonly IModel _model;
     private readonly InferenceScheduler _scheduler;

@@ -10,12 +10,20 @@ public sealed class ServedModel : IAsyncDisposable
 {
     private volatile bool _acceptingTraffic;
 
+    /// <summary>Thread mode: <paramref name="threads"/> executor threads in this process.</summary>
     public ServedModel(IModel model, SchedulerOptions schedulerOptions, int threads, ILogger? logger = null, TimeProvider? time = null)
+        : this(model, schedulerOptions, scheduler => new InProcessExecutor(model, scheduler, threads, logger), time)
+    {
+    }
+
+    /// <summary>Any executor, e.g. process mode's worker pool, built over this model's scheduler.</summary>
+    public ServedModel(IModel model, SchedulerOptions schedulerOptions, Func<InferenceScheduler, IExecutor> createExecutor, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(createExecutor);
         Model = model;
         Scheduler = new InferenceScheduler(schedulerOptions, time);
-        Executor = new InProcessExecutor(model, Scheduler, threads, logger);
+        Executor = createExecutor(Scheduler);
     }
 
     public string Name => Model.Metadata.Name;
@@ -24,7 +32,7 @@ public sealed class ServedModel : IAsyncDisposable
 
     public InferenceScheduler Scheduler { get; }
 
-    public InProcessExecutor Executor { get; }
+    public IExecutor Executor { get; }
 
     /// <summary>Every executor has run its warm-up and the model has not been stopped.</summary>
     public bool IsReady => _acceptingTraffic && Executor.IsWarm;

@@ -55,7 +55,8 @@ public sealed class InferenceScheduler : IAsyncDisposable
     /// <summary>Requests waiting in the queue for an executor.</summary>
     public int QueuedCount => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
 
-    internal ChannelReader<InferenceWorkItem> Reader => _queue.Reader;
+    /// <summary>Where executors take admitted work from.</summary>
+    public ChannelReader<InferenceWorkItem> Reader => _queue.Reader;
 
     /// <summary>
     /// Admits a request and returns its eventual result; fails at once with QueueFull when the queue is full
@@ -87,14 +88,15 @@ public sealed class InferenceScheduler : IAsyncDisposable
         _queue.Writer.TryComplete();
     }
 
-    internal void Complete(InferenceWorkItem item, InferResult result)
+    /// <summary>Answers an item (first answer wins) and forgets it.</summary>
+    public void Complete(InferenceWorkItem item, InferResult result)
     {
         item.TryComplete(result);
         _pending.TryRemove(item.Id, out _);
     }
 
     /// <summary>True when the item expired or its client left; it is then answered and must not run.</summary>
-    internal bool TrySkip(InferenceWorkItem item)
+    public bool TrySkip(InferenceWorkItem item)
     {
         if (item.IsCompleted)
         {

@@ -6,7 +6,7 @@ namespace Sharpserve.Core.Scheduling;
 /// One admitted request: what to run, when it expires, and where its answer goes. Completed exactly once, by
 /// whichever comes first: an executor, the deadline sweep, or shutdown.
 /// </summary>
-internal sealed class InferenceWorkItem
+public sealed class InferenceWorkItem
 {
     private readonly TaskCompletionSource<InferResult> _completion =
         new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -33,5 +33,8 @@ internal sealed class InferenceWorkItem
 
     public bool IsCompleted => _completion.Task.IsCompleted;
 
-    public bool TryComplete(InferResult result) => _completion.TrySetResult(result);
+    /// <summary>Times this item was handed to a worker process; a crash allows one retry on a sibling.</summary>
+    public int Attempts { get; set; }
+
+    internal bool TryComplete(InferResult result) => _completion.TrySetResult(result);
 }

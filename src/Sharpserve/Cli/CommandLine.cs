@@ -12,6 +12,7 @@ internal static class CommandLine
           sharpserve serve [MODEL] [options]     serve MODEL (default: the embedded demo model)
           sharpserve predict MODEL [FILE] [--k N] [--threshold P]
                                                  offline predictions, as 'fasttext predict-prob'
+          sharpserve status [--url URL]          models and worker processes of a running server
           sharpserve --version                   print the version
           sharpserve --help                      show this help
 
@@ -39,6 +40,10 @@ internal static class CommandLine
                 return await ServeCommand.RunAsync(rest);
             case "predict":
                 return PredictCommand.Run(rest);
+            case "status":
+                return await StatusCommand.RunAsync(rest);
+            case "worker":
+                return await Worker.WorkerCommand.RunAsync(rest);
             case "--version":
             case "version":
                 Console.Out.WriteLine($"sharpserve {Version}");

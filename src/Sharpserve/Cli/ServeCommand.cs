@@ -5,6 +5,7 @@ using Sharpserve.Abstractions;
 using Sharpserve.Core.Scheduling;
 using Sharpserve.Demo;
 using Sharpserve.Hosting;
+using Sharpserve.Supervision;
 
 namespace Sharpserve.Cli;
 
@@ -14,7 +15,8 @@ internal static class ServeCommand
     private static readonly string[] s_valueOptions =
     [
         "--host", "--port", "--threads", "--name", "--max-body-size", "--queue-capacity", "--request-timeout",
-        "--graceful-timeout", "--log-level",
+        "--graceful-timeout", "--log-level", "--workers", "--worker-threads", "--timeout", "--max-requests",
+        "--max-requests-jitter", "--max-worker-memory", "--cache-dir",
     ];
 
     private static readonly string[] s_flagOptions = ["--help"];
@@ -24,11 +26,19 @@ internal static class ServeCommand
 
         Serves MODEL (a fastText supervised .bin) over HTTP; with no MODEL, serves the embedded demo
         language-identification model. Endpoints: POST /labelservice/, the Open Inference Protocol v2 under /v2.
+        Process mode signals: SIGHUP reloads the model, SIGTTIN adds a worker, SIGTTOU removes one.
 
         Options (each also readable from the environment as SHARPSERVE_<NAME>, e.g. SHARPSERVE_PORT):
           --host ADDRESS            address to bind (default 127.0.0.1; 0.0.0.0 or :: to expose it)
           --port N                  TCP port (default 8000; 0 picks a free port)
-          --threads N               executor threads (default: the number of cores)
+          --threads N               thread mode: executor threads (default: the number of cores)
+          --workers N               process mode: N supervised worker processes sharing one mapped model image
+          --worker-threads N        process mode: executor threads in each worker (default 1)
+          --timeout TIME            process mode: kill and replace a worker silent or stuck this long (default 30s)
+          --max-requests N          process mode: recycle a worker after N requests (default 0: never)
+          --max-requests-jitter N   process mode: add 0..N at random to --max-requests per worker
+          --max-worker-memory SIZE  process mode: recycle a worker whose anonymous memory exceeds SIZE, e.g. 512m
+          --cache-dir DIR           where model images are kept (default $SHARPSERVE_CACHE_DIR or ~/.cache/sharpserve)
           --name NAME               model name in /v2/models/NAME (default: the file name without extension)
           --max-body-size SIZE      largest request body, e.g. 1m, 512k (default 1m)
           --queue-capacity N        requests waiting for an executor before 503 (default 1024)
@@ -97,7 +107,9 @@ internal static class ServeCommand
             return CommandLine.Fail(ex.Message, 1);
         }
 
-        return await SharpserveServer.RunAsync(options, model, logLevel);
+        string source = modelPath;
+        var modelSource = new ModelSource(model, source, () => source);
+        return await SharpserveServer.RunAsync(options, modelSource, logLevel);
     }
 
     private static ServerOptions BuildOptions(ParsedArguments parsed, List<string> problems, out string? name, out LogLevel logLevel)
@@ -184,7 +196,80 @@ internal static class ServeCommand
         }
 
         problems.AddRange(scheduler.Validate());
-        return options with { Scheduler = scheduler };
+        options = options with { Scheduler = scheduler };
+        if (Value(parsed, "--workers") is { } workersText)
+        {
+            if (!int.TryParse(workersText, NumberStyles.None, CultureInfo.InvariantCulture, out int workers) || workers is < 1 or > 256)
+            {
+                problems.Add($"--workers must be an integer from 1 to 256, got '{workersText}'");
+            }
+            else
+            {
+                options = options with { ProcessMode = BuildProcessMode(parsed, problems, workers, options.GracefulTimeout) };
+            }
+        }
+        else
+        {
+            foreach (string option in s_processModeOnly)
+            {
+                if (parsed.GetOption(option) is not null)
+                {
+                    problems.Add($"{option} applies to process mode only; add --workers N");
+                }
+            }
+        }
+
+        return options;
+    }
+
+    private static readonly string[] s_processModeOnly =
+        ["--worker-threads", "--timeout", "--max-requests", "--max-requests-jitter", "--max-worker-memory"];
+
+    private static WorkerPoolOptions BuildProcessMode(ParsedArguments parsed, List<string> problems, int workers, TimeSpan graceful)
+    {
+        var pool = new WorkerPoolOptions { Workers = workers, GracefulTimeout = graceful };
+        if (Value(parsed, "--worker-threads") is { } threads)
+        {
+            pool = int.TryParse(threads, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t is >= 1 and <= 256
+                ? pool with { ThreadsPerWorker = t }
+                : Problem(pool, problems, $"--worker-threads must be an integer from 1 to 256, got '{threads}'");
+        }
+
+        if (Value(parsed, "--timeout") is { } timeout)
+        {
+            pool = HumanValues.TryParseDuration(timeout, out TimeSpan d) && d > TimeSpan.Zero
+                ? pool with { Timeout = d, HeartbeatPeriod = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(250).Ticks, d.Ticks / 4)) }
+                : Problem(pool, problems, $"--timeout must be a positive duration such as 30s, got '{timeout}'");
+        }
+
+        if (Value(parsed, "--max-requests") is { } max)
+        {
+            pool = long.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out long m)
+                ? pool with { MaxRequests = m }
+                : Problem(pool, problems, $"--max-requests must be a non-negative integer, got '{max}'");
+        }
+
+        if (Value(parsed, "--max-requests-jitter") is { } jitter)
+        {
+            pool = long.TryParse(jitter, NumberStyles.None, CultureInfo.InvariantCulture, out long j)
+                ? pool with { MaxRequestsJitter = j }
+                : Problem(pool, problems, $"--max-requests-jitter must be a non-negative integer, got '{jitter}'");
+        }
+
+        if (Value(parsed, "--max-worker-memory") is { } memory)
+        {
+            pool = HumanValues.TryParseSize(memory, out long bytes) && bytes > 0
+                ? pool with { MaxWorkerMemoryBytes = bytes }
+                : Problem(pool, problems, $"--max-worker-memory must be a size such as 512m, got '{memory}'");
+        }
+
+        return pool;
+    }
+
+    private static T Problem<T>(T options, List<string> problems, string message)
+    {
+        problems.Add(message);
+        return options;
     }
 
     private static ServerOptions Problem(ServerOptions options, List<string> problems, string message)

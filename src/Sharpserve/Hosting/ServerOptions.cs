@@ -1,4 +1,5 @@
 using Sharpserve.Core.Scheduling;
+using Sharpserve.Supervision;
 
 namespace Sharpserve.Hosting;
 
@@ -24,4 +25,7 @@ public sealed record ServerOptions
     public int HttpWarmupRounds { get; init; } = 40;
 
     public SchedulerOptions Scheduler { get; init; } = new();
+
+    /// <summary>Process mode's settings; null runs thread mode (executor threads in this process).</summary>
+    public WorkerPoolOptions? ProcessMode { get; init; }
 }

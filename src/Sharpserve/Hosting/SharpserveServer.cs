@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
 using Sharpserve.Core.Models;
 using Sharpserve.Http;
+using Sharpserve.Supervision;
 
 namespace Sharpserve.Hosting;
 
@@ -26,6 +27,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private readonly WarmupGate _warmupGate;
     private readonly ILogger _logger;
     private Task _whenReady = Task.CompletedTask;
+    private IReadOnlyList<ModelSource> _sources = [];
     private int _disposed;
 
     private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate)
@@ -45,9 +47,26 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     /// <summary>Completes when the server has turned ready; faults when warm-up failed.</summary>
     public Task WhenReady => _whenReady;
 
-    public static async Task<SharpserveServer> StartAsync(
+    /// <summary>Starts thread mode on already opened models (tests, embedding).</summary>
+    public static Task<SharpserveServer> StartAsync(
         ServerOptions options,
         IReadOnlyList<IModel> models,
+        Action<ILoggingBuilder>? configureLogging = null,
+        TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        var sources = new ModelSource[models.Count];
+        for (int i = 0; i < sources.Length; i++)
+        {
+            sources[i] = new ModelSource(models[i]);
+        }
+
+        return StartAsync(options, sources, configureLogging, time);
+    }
+
+    public static async Task<SharpserveServer> StartAsync(
+        ServerOptions options,
+        IReadOnlyList<ModelSource> models,
         Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? time = null)
     {
@@ -69,17 +88,32 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             kestrel.Listen(address, options.Port);
         });
 
-        ILogger executorLogger = builder.Services.BuildServiceProvider().GetRequiredService<ILoggerFactory>().CreateLogger("Sharpserve.Execution");
+        ILoggerFactory loggerFactory = builder.Services.BuildServiceProvider().GetRequiredService<ILoggerFactory>();
+        ILogger executorLogger = loggerFactory.CreateLogger("Sharpserve.Execution");
+        ILogger poolLogger = loggerFactory.CreateLogger("Sharpserve.Supervision");
         var served = new List<ServedModel>(models.Count);
-        foreach (IModel model in models)
+        foreach (ModelSource source in models)
         {
-            served.Add(new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time));
+            if (options.ProcessMode is { } processMode)
+            {
+                string image = source.ImagePath
+                    ?? throw new ArgumentException($"process mode needs the image path of model '{source.Model.Metadata.Name}'", nameof(models));
+                served.Add(new ServedModel(
+                    source.Model,
+                    options.Scheduler,
+                    scheduler => new WorkerPool(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time),
+                    time));
+            }
+            else
+            {
+                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time));
+            }
         }
 
         var registry = new ModelRegistry(served);
         var warmupGate = new WarmupGate();
         WebApplication app = builder.Build();
-        var server = new SharpserveServer(app, registry, options, warmupGate);
+        var server = new SharpserveServer(app, registry, options, warmupGate) { _sources = models };
         server.MapEndpoints();
         app.Lifetime.ApplicationStopping.Register(server.OnStopping);
 
@@ -87,13 +121,21 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         await app.StartAsync();
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Address = new Uri(bound);
-        Log.Listening(server._logger, server.Address, registry.Default.Name, options.Threads);
+        if (options.ProcessMode is { } mode)
+        {
+            Log.ListeningProcessMode(server._logger, server.Address, registry.Default.Name, mode.Workers, mode.ThreadsPerWorker);
+        }
+        else
+        {
+            Log.Listening(server._logger, server.Address, registry.Default.Name, options.Threads);
+        }
+
         server._whenReady = server.WarmUpAsync();
         return server;
     }
 
     /// <summary>The CLI's entry: serve until SIGTERM / Ctrl-C, then drain and return the exit code.</summary>
-    public static async Task<int> RunAsync(ServerOptions options, IModel model, LogLevel logLevel)
+    public static async Task<int> RunAsync(ServerOptions options, ModelSource model, LogLevel logLevel)
     {
         SharpserveServer server;
         try
@@ -103,11 +145,12 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         catch (IOException ex)
         {
             // Kestrel reports a port in use or an address it cannot bind as an IOException.
-            model.Dispose();
+            model.Model.Dispose();
             Console.Error.WriteLine($"sharpserve: error: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
             return 1;
         }
 
+        using SignalHandlers signals = SignalHandlers.Register(server);
         int exitCode = 0;
         try
         {
@@ -156,6 +199,50 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         Log.Stopped(_logger);
     }
 
+    /// <summary>Process mode: rebuild each model's image if its source changed and roll a new set of workers onto it.</summary>
+    public void Reload()
+    {
+        Log.ReloadRequested(_logger);
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                for (int i = 0; i < _registry.All.Count; i++)
+                {
+                    if (_registry.All[i].Executor is WorkerPool pool)
+                    {
+                        ModelSource source = _sources[i];
+                        pool.Reload(source.PrepareImage?.Invoke() ?? pool.ImagePath);
+                    }
+                    else
+                    {
+                        Log.SignalIgnored(_logger, "SIGHUP");
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException)
+            {
+                Log.ReloadFailed(_logger, ex);
+            }
+        });
+    }
+
+    /// <summary>Process mode: one more (+1) or one fewer (-1) worker per model.</summary>
+    public void Scale(int delta)
+    {
+        foreach (ServedModel model in _registry.All)
+        {
+            if (model.Executor is WorkerPool pool)
+            {
+                pool.Scale(delta);
+            }
+            else
+            {
+                Log.SignalIgnored(_logger, delta > 0 ? "SIGTTIN" : "SIGTTOU");
+            }
+        }
+    }
+
     private void OnStopping()
     {
         Log.Stopping(_logger);
@@ -181,6 +268,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         _app.MapGet("/v2/models/{name}/versions/{version}/ready", oip.ModelReadyAsync);
         _app.MapPost("/v2/models/{name}/infer", oip.InferAsync);
         _app.MapPost("/v2/models/{name}/versions/{version}/infer", oip.InferAsync);
+        _app.MapGet("/status", new StatusEndpoint(_registry).GetAsync);
         _app.MapFallback(context => HttpErrors.WriteAsync(
             context, StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}"));
     }
@@ -225,6 +313,18 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         [LoggerMessage(3005, LogLevel.Information, "Stopped")]
         public static partial void Stopped(ILogger logger);
+
+        [LoggerMessage(3007, LogLevel.Information, "Listening on {Address}, model '{Model}', {Workers} worker processes x {Threads} thread(s); warming up")]
+        public static partial void ListeningProcessMode(ILogger logger, Uri address, string model, int workers, int threads);
+
+        [LoggerMessage(3008, LogLevel.Information, "Reload requested")]
+        public static partial void ReloadRequested(ILogger logger);
+
+        [LoggerMessage(3009, LogLevel.Error, "Reload failed; the current workers keep serving")]
+        public static partial void ReloadFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(3010, LogLevel.Warning, "{Signal} ignored: it applies to process mode (--workers) only")]
+        public static partial void SignalIgnored(ILogger logger, string signal);
 
         [LoggerMessage(3006, LogLevel.Error, "Unhandled error on {Method} {Path}")]
         public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);

@@ -17,13 +17,14 @@ internal static class HttpErrors
         InferErrorKind.ModelNotReady => StatusCodes.Status503ServiceUnavailable,
         InferErrorKind.QueueFull => StatusCodes.Status503ServiceUnavailable,
         InferErrorKind.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
+        InferErrorKind.WorkerCrashed => StatusCodes.Status503ServiceUnavailable,
         InferErrorKind.DeadlineExceeded => StatusCodes.Status504GatewayTimeout,
         _ => StatusCodes.Status500InternalServerError,
     };
 
     public static Task WriteAsync(HttpContext context, InferError error)
     {
-        if (error.Kind is InferErrorKind.QueueFull or InferErrorKind.ModelNotReady or InferErrorKind.ShuttingDown)
+        if (error.Kind is InferErrorKind.QueueFull or InferErrorKind.ModelNotReady or InferErrorKind.ShuttingDown or InferErrorKind.WorkerCrashed)
         {
             context.Response.Headers.RetryAfter = "1";
         }

@@ -1,0 +1,158 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Sharpserve.Abstractions;
+
+namespace Sharpserve.Ipc;
+
+/// <summary>
+/// Decodes frame payloads. Every length is checked against the bytes that are there before anything is
+/// allocated; a malformed payload is an <see cref="IpcProtocolException"/>.
+/// </summary>
+public static class PayloadReader
+{
+    public static (ushort Version, int ProcessId, int WorkerId) ReadHello(ReadOnlySequence<byte> payload)
+    {
+        var reader = new SequenceReader<byte>(payload);
+        ushort version = (ushort)ReadInt16(ref reader);
+        int pid = ReadInt32(ref reader);
+        int workerId = ReadInt32(ref reader);
+        return (version, pid, workerId);
+    }
+
+    public static long ReadReady(ReadOnlySequence<byte> payload)
+    {
+        var reader = new SequenceReader<byte>(payload);
+        return ReadInt64(ref reader);
+    }
+
+    public static InferenceRequest ReadInfer(ReadOnlySequence<byte> payload)
+    {
+        var reader = new SequenceReader<byte>(payload);
+        int topK = ReadInt32(ref reader);
+        float threshold = BitConverter.Int32BitsToSingle(ReadInt32(ref reader));
+        Tensor[] inputs = ReadTensors(ref reader);
+        return new InferenceRequest(inputs, new InferenceParameters(topK, threshold));
+    }
+
+    public static InferenceResponse ReadResult(ReadOnlySequence<byte> payload)
+    {
+        var reader = new SequenceReader<byte>(payload);
+        return new InferenceResponse(ReadTensors(ref reader));
+    }
+
+    public static InferError ReadError(ReadOnlySequence<byte> payload)
+    {
+        var reader = new SequenceReader<byte>(payload);
+        if (!reader.TryRead(out byte kind) || kind > (byte)InferErrorKind.WorkerCrashed)
+        {
+            throw new IpcProtocolException("error frame without a valid kind");
+        }
+
+        string message = Encoding.UTF8.GetString(reader.UnreadSequence);
+        return new InferError((InferErrorKind)kind, message);
+    }
+
+    private static Tensor[] ReadTensors(ref SequenceReader<byte> reader)
+    {
+        int count = (ushort)ReadInt16(ref reader);
+        var tensors = new Tensor[count];
+        for (int i = 0; i < count; i++)
+        {
+            int nameLength = (ushort)ReadInt16(ref reader);
+            string name = Encoding.UTF8.GetString(ReadBytes(ref reader, nameLength));
+            byte type = ReadByte(ref reader);
+            int rank = ReadByte(ref reader);
+            long[] shape = new long[rank];
+            long elements = 1;
+            for (int d = 0; d < rank; d++)
+            {
+                shape[d] = ReadInt64(ref reader);
+                if (shape[d] < 0 || (shape[d] != 0 && elements > int.MaxValue / shape[d]))
+                {
+                    throw new IpcProtocolException($"tensor '{name}' has an invalid shape");
+                }
+
+                elements *= shape[d];
+            }
+
+            int dataLength = ReadInt32(ref reader);
+            if (dataLength < 0 || dataLength > reader.Remaining)
+            {
+                throw new IpcProtocolException($"tensor '{name}' declares {dataLength} data bytes, {reader.Remaining} remain");
+            }
+
+            tensors[i] = (TensorDataType)type switch
+            {
+                TensorDataType.Bytes => Tensor.FromBytes(name, shape, ReadElements(ref reader, elements, dataLength, name)),
+                TensorDataType.Fp32 => Tensor.FromFp32(name, shape, ReadFloats(ref reader, elements, dataLength, name)),
+                _ => throw new IpcProtocolException($"tensor '{name}' has unsupported datatype {type}"),
+            };
+        }
+
+        return tensors;
+    }
+
+    private static byte[][] ReadElements(ref SequenceReader<byte> reader, long elements, int dataLength, string name)
+    {
+        if (elements * 4 > dataLength)
+        {
+            throw new IpcProtocolException($"tensor '{name}' has {elements} elements in {dataLength} bytes");
+        }
+
+        var result = new byte[elements][];
+        for (long e = 0; e < elements; e++)
+        {
+            int length = ReadInt32(ref reader);
+            if (length < 0 || length > reader.Remaining)
+            {
+                throw new IpcProtocolException($"tensor '{name}' element {e} is longer than the frame");
+            }
+
+            result[e] = ReadBytes(ref reader, length);
+        }
+
+        return result;
+    }
+
+    private static float[] ReadFloats(ref SequenceReader<byte> reader, long elements, int dataLength, string name)
+    {
+        if (elements * 4 != dataLength)
+        {
+            throw new IpcProtocolException($"tensor '{name}' has {elements} FP32 elements in {dataLength} bytes");
+        }
+
+        float[] values = new float[elements];
+        for (long e = 0; e < elements; e++)
+        {
+            values[e] = BitConverter.Int32BitsToSingle(ReadInt32(ref reader));
+        }
+
+        return values;
+    }
+
+    private static byte[] ReadBytes(ref SequenceReader<byte> reader, int length)
+    {
+        if (length > reader.Remaining)
+        {
+            throw new IpcProtocolException("payload truncated");
+        }
+
+        byte[] bytes = new byte[length];
+        reader.TryCopyTo(bytes);
+        reader.Advance(length);
+        return bytes;
+    }
+
+    private static byte ReadByte(ref SequenceReader<byte> reader) =>
+        reader.TryRead(out byte value) ? value : throw new IpcProtocolException("payload truncated");
+
+    private static short ReadInt16(ref SequenceReader<byte> reader) =>
+        reader.TryReadLittleEndian(out short value) ? value : throw new IpcProtocolException("payload truncated");
+
+    private static int ReadInt32(ref SequenceReader<byte> reader) =>
+        reader.TryReadLittleEndian(out int value) ? value : throw new IpcProtocolException("payload truncated");
+
+    private static long ReadInt64(ref SequenceReader<byte> reader) =>
+        reader.TryReadLittleEndian(out long value) ? value : throw new IpcProtocolException("payload truncated");
+}

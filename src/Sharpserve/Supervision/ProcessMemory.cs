@@ -1,0 +1,51 @@
+namespace Sharpserve.Supervision;
+
+/// <summary>
+/// Reads a process's memory from /proc/PID/smaps_rollup. Anonymous is the heap and every other non-file page,
+/// where a private copy of the model would show; file-backed resident pages (Rss − Anonymous) are the shared,
+/// mapped model image. Pss splits shared pages among the processes that map them.
+/// </summary>
+public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long AnonymousBytes)
+{
+    public long FileBackedBytes => Math.Max(0, RssBytes - AnonymousBytes);
+
+    public static ProcessMemory Read(int pid)
+    {
+        try
+        {
+            long rss = 0, pss = 0, anonymous = 0;
+            foreach (string line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+            {
+                if (line.StartsWith("Rss:", StringComparison.Ordinal))
+                {
+                    rss = Kilobytes(line);
+                }
+                else if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                {
+                    pss = Kilobytes(line);
+                }
+                else if (line.StartsWith("Anonymous:", StringComparison.Ordinal))
+                {
+                    anonymous = Kilobytes(line);
+                }
+            }
+
+            return new ProcessMemory(rss, pss, anonymous);
+        }
+        catch (IOException)
+        {
+            return default; // the process is gone
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return default;
+        }
+    }
+
+    private static long Kilobytes(string line)
+    {
+        ReadOnlySpan<char> rest = line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim();
+        int space = rest.IndexOf(' ');
+        return long.TryParse(space < 0 ? rest : rest[..space], out long kb) ? kb * 1024 : 0;
+    }
+}

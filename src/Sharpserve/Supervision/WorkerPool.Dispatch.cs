@@ -1,0 +1,136 @@
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Scheduling;
+using Sharpserve.Ipc;
+
+namespace Sharpserve.Supervision;
+
+public sealed partial class WorkerPool
+{
+    /// <summary>
+    /// The one dispatcher: takes retries first, then the model's queue, and hands each item to the least-loaded
+    /// Ready worker with room. While no worker has room the item waits here, still subject to its deadline.
+    /// Ends when the queue is closed and every admitted request has been answered.
+    /// </summary>
+    private async Task DispatchLoopAsync()
+    {
+        var queue = _scheduler.Reader;
+        while (true)
+        {
+            if (!_retries.Reader.TryRead(out InferenceWorkItem? item) && !queue.TryRead(out item))
+            {
+                if (queue.Completion.IsCompleted)
+                {
+                    if (InFlightCount() == 0 && !_retries.Reader.TryPeek(out _))
+                    {
+                        return;
+                    }
+
+                    await Task.WhenAny(_retries.Reader.WaitToReadAsync().AsTask(), _changed.GetWaitTask(), Task.Delay(TimeSpan.FromMilliseconds(50), _time));
+                }
+                else
+                {
+                    await Task.WhenAny(_retries.Reader.WaitToReadAsync().AsTask(), queue.WaitToReadAsync().AsTask());
+                }
+
+                continue;
+            }
+
+            await DispatchAsync(item);
+        }
+    }
+
+    private async Task DispatchAsync(InferenceWorkItem item)
+    {
+        while (true)
+        {
+            if (_scheduler.TrySkip(item))
+            {
+                return;
+            }
+
+            Task changed = _changed.GetWaitTask();
+            WorkerProcess? worker = PickWorker();
+            if (worker is null)
+            {
+                if (_stopping && !AnyWorkerAlive())
+                {
+                    _scheduler.Complete(item, InferResult.Failure(InferErrorKind.ShuttingDown, "the server is shutting down"));
+                    return;
+                }
+
+                // Wake on any change (answer, Ready, loss) or re-check the deadline every 100 ms.
+                await Task.WhenAny(changed, Task.Delay(TimeSpan.FromMilliseconds(100), _time));
+                continue;
+            }
+
+            item.Attempts++;
+            ulong id = (ulong)Interlocked.Increment(ref _nextRequestId);
+            worker.InFlight[id] = new InFlightRequest(item, _time.GetTimestamp());
+            if (worker.IsLost)
+            {
+                // Lost between the pick and the registration: its sweep may have missed this item.
+                if (worker.InFlight.TryRemove(id, out _))
+                {
+                    item.Attempts--;
+                    continue;
+                }
+
+                return;
+            }
+
+            if (!await SendAsync(worker, static (w, s) => FrameWriter.WriteInfer(w, s.Id, s.Request), (Id: id, item.Request)))
+            {
+                // OnWorkerLost has requeued the item if it was still registered; otherwise it is answered.
+                return;
+            }
+
+            return;
+        }
+    }
+
+    private WorkerProcess? PickWorker()
+    {
+        WorkerProcess? best = null;
+        int bestLoad = int.MaxValue;
+        foreach (WorkerProcess worker in _snapshot)
+        {
+            if (worker.State != WorkerState.Ready || worker.Writer is null)
+            {
+                continue;
+            }
+
+            int load = worker.InFlight.Count;
+            if (load < _options.MaxInFlightPerWorker && load < bestLoad)
+            {
+                best = worker;
+                bestLoad = load;
+            }
+        }
+
+        return best;
+    }
+
+    private bool AnyWorkerAlive()
+    {
+        foreach (WorkerProcess worker in _snapshot)
+        {
+            if (worker.State is WorkerState.Ready or WorkerState.Starting)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private int InFlightCount()
+    {
+        int count = 0;
+        foreach (WorkerProcess worker in _snapshot)
+        {
+            count += worker.InFlight.Count;
+        }
+
+        return count;
+    }
+}

@@ -1,0 +1,147 @@
+using Sharpserve.Ipc;
+
+namespace Sharpserve.Supervision;
+
+public sealed partial class WorkerPool
+{
+    private long _pingId;
+
+    /// <summary>
+    /// One periodic pass over every worker: heartbeats, silence and stuck-request timeouts, start timeouts,
+    /// memory and request-count recycling, draining, and spawning up to the target with backoff.
+    /// </summary>
+    private async Task HeartbeatLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatPeriod, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                await CheckWorkersAsync();
+                if (!_stopping)
+                {
+                    SpawnMissing();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task CheckWorkersAsync()
+    {
+        long now = _time.GetTimestamp();
+        long timeout = Ticks(_options.Timeout);
+        foreach (WorkerProcess worker in _snapshot)
+        {
+            switch (worker.State)
+            {
+                case WorkerState.Starting:
+                    if (now - worker.SpawnTimestamp > Ticks(TimeSpan.FromSeconds(Math.Max(_options.Timeout.TotalSeconds, 120))))
+                    {
+                        Kill(worker, "did not become ready in time");
+                    }
+
+                    break;
+                case WorkerState.Ready:
+                case WorkerState.Draining:
+                    if (now - worker.LastPongTimestamp > timeout)
+                    {
+                        Kill(worker, $"was silent for more than {_options.Timeout.TotalSeconds:0.###} s (--timeout)");
+                        break;
+                    }
+
+                    if (now - worker.OldestSentTimestamp() > timeout)
+                    {
+                        Kill(worker, $"was stuck on a request for more than {_options.Timeout.TotalSeconds:0.###} s (--timeout)");
+                        break;
+                    }
+
+                    worker.Memory = ProcessMemory.Read(worker.Pid);
+                    if (worker.State == WorkerState.Ready)
+                    {
+                        CheckRecycling(worker);
+                    }
+                    else if (worker.InFlight.IsEmpty && !worker.ShutdownSent)
+                    {
+                        worker.ShutdownSent = true;
+                        await SendAsync(worker, static (w, _) => FrameWriter.WriteEmpty(w, FrameType.Shutdown, 0), 0);
+                    }
+                    else if (now - worker.DrainTimestamp > Ticks(_options.GracefulTimeout))
+                    {
+                        Kill(worker, "did not finish draining within --graceful-timeout");
+                        break;
+                    }
+
+                    ulong ping = (ulong)Interlocked.Increment(ref _pingId);
+                    await SendAsync(worker, static (w, id) => FrameWriter.WriteEmpty(w, FrameType.Ping, id), ping);
+                    break;
+            }
+        }
+    }
+
+    private void CheckRecycling(WorkerProcess worker)
+    {
+        if (worker.Recycling)
+        {
+            return;
+        }
+
+        string? reason = null;
+        if (worker.MaxRequests > 0 && worker.Served >= worker.MaxRequests)
+        {
+            reason = $"served {worker.Served} requests (--max-requests)";
+        }
+        else if (_options.MaxWorkerMemoryBytes > 0 && worker.Memory.AnonymousBytes > _options.MaxWorkerMemoryBytes)
+        {
+            reason = $"uses {worker.Memory.AnonymousBytes / (1 << 20)} MiB of anonymous memory (--max-worker-memory)";
+        }
+
+        if (reason is not null)
+        {
+            lock (_lock)
+            {
+                worker.Recycling = true;
+                Log.Recycling(_logger, worker.Id, worker.Pid, reason);
+            }
+        }
+    }
+
+    /// <summary>Starts workers until Starting + fresh Ready ones reach the target, respecting the crash backoff.</summary>
+    private void SpawnMissing()
+    {
+        lock (_lock)
+        {
+            if (_time.GetTimestamp() < _nextSpawnTimestamp)
+            {
+                return;
+            }
+
+            int live = 0;
+            foreach (WorkerProcess worker in _workers)
+            {
+                if (worker.State == WorkerState.Starting || (worker.State == WorkerState.Ready && !worker.Recycling))
+                {
+                    live++;
+                }
+            }
+
+            for (; live < _target; live++)
+            {
+                Spawn();
+            }
+
+            RetireReplacedWorkers();
+        }
+    }
+
+    private void Kill(WorkerProcess worker, string reason)
+    {
+        Log.Killing(_logger, worker.Id, worker.Pid, reason);
+        worker.TryKill();
+        OnWorkerLost(worker, reason);
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+}

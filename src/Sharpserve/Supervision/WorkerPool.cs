@@ -1,0 +1,571 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Execution;
+using Sharpserve.Core.Scheduling;
+using Sharpserve.Ipc;
+
+namespace Sharpserve.Supervision;
+
+/// <summary>
+/// Process mode's executor and supervisor. Keeps N worker processes (each <c>sharpserve worker</c>, mapping the
+/// same read-only model image) Ready; sends each request from the model's queue to the least-loaded Ready worker
+/// over its Unix-socket connection, pipelined; watches heartbeats, deadlines, memory and request counts;
+/// restarts crashed workers with backoff and retries their in-flight requests once on a sibling; recycles and
+/// reloads by starting the replacement first, so capacity never drops.
+/// </summary>
+public sealed partial class WorkerPool : IExecutor
+{
+    private readonly WorkerPoolOptions _options;
+    private readonly InferenceScheduler _scheduler;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _modelName;
+    private readonly string _socketDirectory;
+    private readonly string _socketPath;
+    private readonly Socket _listener;
+    private readonly Lock _lock = new();
+    private readonly List<WorkerProcess> _workers = [];
+    private readonly Channel<InferenceWorkItem> _retries = Channel.CreateUnbounded<InferenceWorkItem>();
+    private readonly AsyncSignal _changed = new();
+    private readonly TaskCompletionSource _allWarm = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private volatile WorkerProcess[] _snapshot = [];
+    private volatile string _imagePath;
+    private int _target;
+    private int _nextWorkerId;
+    private int _generation;
+    private int _consecutiveFailures;
+    private int _restarts;
+    private long _nextSpawnTimestamp;
+    private long _completed;
+    private long _nextRequestId;
+    private volatile bool _stopping;
+    private string _lastFailure = "";
+    private Task _dispatching = Task.CompletedTask;
+    private Task _heartbeat = Task.CompletedTask;
+    private Task _accepting = Task.CompletedTask;
+    private Task? _stopped;
+
+    public WorkerPool(
+        string imagePath,
+        string modelName,
+        WorkerPoolOptions options,
+        InferenceScheduler scheduler,
+        ILogger logger,
+        TimeProvider? time = null)
+    {
+        _imagePath = imagePath;
+        _modelName = modelName;
+        _options = options;
+        _scheduler = scheduler;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _target = options.Workers;
+        _socketDirectory = Directory.CreateTempSubdirectory("sharpserve-").FullName;
+        _socketPath = Path.Combine(_socketDirectory, "workers.sock");
+        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+    }
+
+    public Task WarmedUp => _allWarm.Task;
+
+    /// <summary>At least one worker is Ready.</summary>
+    public bool IsWarm
+    {
+        get
+        {
+            foreach (WorkerProcess worker in _snapshot)
+            {
+                if (worker.State == WorkerState.Ready)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    public long CompletedCount => Interlocked.Read(ref _completed);
+
+    /// <summary>Workers that died or were killed unexpectedly since start.</summary>
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    public int TargetWorkers => Volatile.Read(ref _target);
+
+    public string ImagePath => _imagePath;
+
+    public void Start()
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_socketDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
+        _listener.Listen(128);
+        _accepting = AcceptLoopAsync();
+        lock (_lock)
+        {
+            for (int i = 0; i < _target; i++)
+            {
+                Spawn();
+            }
+        }
+
+        _dispatching = DispatchLoopAsync();
+        _heartbeat = HeartbeatLoopAsync();
+    }
+
+    /// <summary>Reload: start a full set of workers on <paramref name="imagePath"/>; the old ones drain as the new become Ready.</summary>
+    public void Reload(string imagePath)
+    {
+        lock (_lock)
+        {
+            _imagePath = imagePath;
+            _generation++;
+            foreach (WorkerProcess worker in _workers)
+            {
+                worker.Recycling = true;
+            }
+
+            Log.Reloading(_logger, _generation, imagePath);
+        }
+
+        _changed.Set();
+    }
+
+    /// <summary>Adds (+1) or removes (-1) a worker; never below one.</summary>
+    public void Scale(int delta)
+    {
+        lock (_lock)
+        {
+            int target = Math.Max(1, _target + delta);
+            if (target == _target)
+            {
+                return;
+            }
+
+            Log.Scaling(_logger, _target, target);
+            _target = target;
+            if (delta < 0)
+            {
+                WorkerProcess? victim = null;
+                foreach (WorkerProcess worker in _workers)
+                {
+                    if (worker.State == WorkerState.Ready && !worker.Recycling && (victim is null || worker.InFlight.Count < victim.InFlight.Count))
+                    {
+                        victim = worker;
+                    }
+                }
+
+                if (victim is not null)
+                {
+                    BeginDrain(victim, "scaled down");
+                }
+            }
+        }
+    }
+
+    public IReadOnlyList<WorkerStatus> GetStatus()
+    {
+        WorkerProcess[] workers = _snapshot;
+        var rows = new List<WorkerStatus>(workers.Length);
+        foreach (WorkerProcess worker in workers)
+        {
+            ProcessMemory memory = ProcessMemory.Read(worker.Pid);
+            rows.Add(new WorkerStatus(
+                worker.Id, worker.Pid, worker.State, worker.Generation, worker.Served, worker.InFlight.Count,
+                memory.AnonymousBytes, memory.FileBackedBytes, memory.PssBytes));
+        }
+
+        return rows;
+    }
+
+    public Task StopAsync() => _stopped ??= StopCoreAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+    }
+
+    private async Task StopCoreAsync()
+    {
+        _stopping = true;
+        _scheduler.Close();
+        _changed.Set();
+        Task drained = _dispatching;
+        if (await Task.WhenAny(drained, Task.Delay(_options.GracefulTimeout, _time)) != drained)
+        {
+            Log.DrainTimedOut(_logger, _options.GracefulTimeout);
+        }
+
+        WorkerProcess[] workers = _snapshot;
+        foreach (WorkerProcess worker in workers)
+        {
+            await SendAsync(worker, static (w, _) => FrameWriter.WriteEmpty(w, FrameType.Shutdown, 0), 0);
+        }
+
+        foreach (WorkerProcess worker in workers)
+        {
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await worker.Process.WaitForExitAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                worker.TryKill();
+            }
+        }
+
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        try
+        {
+            await Task.WhenAll(_accepting, _heartbeat);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (WorkerProcess worker in workers)
+        {
+            await worker.Process.WaitForExitAsync();
+            worker.Process.Dispose();
+        }
+
+        Directory.Delete(_socketDirectory, recursive: true);
+        Log.Stopped(_logger);
+    }
+
+    /// <summary>Starts one worker process. Called under the lock.</summary>
+    private void Spawn()
+    {
+        int id = ++_nextWorkerId;
+        long maxRequests = _options.MaxRequests <= 0
+            ? 0
+            : _options.MaxRequests + (_options.MaxRequestsJitter > 0 ? Random.Shared.NextInt64(_options.MaxRequestsJitter + 1) : 0);
+        string[] arguments =
+        [
+            "worker", "--socket", _socketPath, "--model", _imagePath, "--name", _modelName,
+            "--id", id.ToString(CultureInfo.InvariantCulture),
+            "--threads", _options.ThreadsPerWorker.ToString(CultureInfo.InvariantCulture),
+        ];
+        System.Diagnostics.Process process = WorkerLauncher.Start(_options.WorkerCommand, arguments, _options.WorkerEnvironment);
+        var worker = new WorkerProcess(id, _generation, process, _time.GetTimestamp(), maxRequests);
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => OnWorkerLost(worker, $"exited with code {SafeExitCode(worker)}");
+        process.OutputDataReceived += (_, e) => LogWorkerLine(worker, e.Data);
+        process.ErrorDataReceived += (_, e) => LogWorkerLine(worker, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _workers.Add(worker);
+        _snapshot = [.. _workers];
+        Log.Spawned(_logger, id, worker.Pid, _generation);
+        if (process.HasExited)
+        {
+            OnWorkerLost(worker, "exited at start");
+        }
+    }
+
+    private static string SafeExitCode(WorkerProcess worker)
+    {
+        try
+        {
+            return worker.Process.ExitCode.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+
+    private void LogWorkerLine(WorkerProcess worker, string? line)
+    {
+        if (!string.IsNullOrEmpty(line))
+        {
+            Log.WorkerOutput(_logger, worker.Id, worker.Pid, line);
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket connection;
+            try
+            {
+                connection = await _listener.AcceptAsync(_stop.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            _ = ServeConnectionAsync(connection);
+        }
+    }
+
+    /// <summary>Reads one worker's frames: Hello first, then Ready, Result, Error and Pong, until the connection ends.</summary>
+    private async Task ServeConnectionAsync(Socket connection)
+    {
+        await using var stream = new NetworkStream(connection, ownsSocket: true);
+        PipeReader reader = PipeReader.Create(stream);
+        WorkerProcess? worker = null;
+        string reason = "closed its connection";
+        try
+        {
+            while (true)
+            {
+                ReadResult read = await reader.ReadAsync(_stop.Token);
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                while (FrameReader.TryRead(ref buffer, out Frame frame))
+                {
+                    if (worker is null)
+                    {
+                        worker = Attach(frame, PipeWriter.Create(stream));
+                        if (worker is null)
+                        {
+                            return;
+                        }
+
+                        continue;
+                    }
+
+                    HandleFrame(worker, frame);
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (IpcProtocolException ex)
+        {
+            reason = $"broke the protocol: {ex.Message}";
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException)
+        {
+            reason = "lost its connection";
+        }
+
+        if (worker is not null)
+        {
+            OnWorkerLost(worker, reason);
+        }
+    }
+
+    private WorkerProcess? Attach(in Frame hello, PipeWriter writer)
+    {
+        if (hello.Type != FrameType.Hello)
+        {
+            Log.BadHandshake(_logger, $"first frame was {hello.Type}, not Hello");
+            return null;
+        }
+
+        (ushort version, int pid, int id) = PayloadReader.ReadHello(hello.Payload);
+        if (version != Frame.ProtocolVersion)
+        {
+            Log.BadHandshake(_logger, $"worker speaks protocol {version}, the front {Frame.ProtocolVersion}");
+            return null;
+        }
+
+        foreach (WorkerProcess worker in _snapshot)
+        {
+            if (worker.Id == id && worker.Pid == pid && worker.Writer is null && !worker.IsLost)
+            {
+                worker.Writer = writer;
+                worker.LastPongTimestamp = _time.GetTimestamp();
+                return worker;
+            }
+        }
+
+        Log.BadHandshake(_logger, $"no starting worker {id} with pid {pid}");
+        return null;
+    }
+
+    private void HandleFrame(WorkerProcess worker, in Frame frame)
+    {
+        switch (frame.Type)
+        {
+            case FrameType.Ready:
+                worker.MappedModelBytes = PayloadReader.ReadReady(frame.Payload);
+                OnReady(worker);
+                break;
+            case FrameType.Result:
+            case FrameType.Error:
+                if (worker.InFlight.TryRemove(frame.RequestId, out InFlightRequest request))
+                {
+                    InferResult result = frame.Type == FrameType.Result
+                        ? InferResult.Success(PayloadReader.ReadResult(frame.Payload))
+                        : InferResult.Failure(PayloadReader.ReadError(frame.Payload));
+                    _scheduler.Complete(request.Item, result);
+                    worker.CountServed();
+                    Interlocked.Increment(ref _completed);
+                    _changed.Set();
+                }
+
+                break;
+            case FrameType.Pong:
+                worker.LastPongTimestamp = _time.GetTimestamp();
+                break;
+            default:
+                throw new IpcProtocolException($"unexpected {frame.Type} frame from a worker");
+        }
+    }
+
+    private void OnReady(WorkerProcess worker)
+    {
+        lock (_lock)
+        {
+            if (worker.IsLost)
+            {
+                return;
+            }
+
+            worker.State = WorkerState.Ready;
+            worker.LastPongTimestamp = _time.GetTimestamp();
+            _consecutiveFailures = 0;
+            Log.WorkerReady(_logger, worker.Id, worker.Pid, worker.MappedModelBytes);
+            RetireReplacedWorkers();
+        }
+
+        _changed.Set();
+    }
+
+    /// <summary>Once enough fresh workers are Ready, each worker marked for recycling starts draining. Under the lock.</summary>
+    private void RetireReplacedWorkers()
+    {
+        int fresh = 0;
+        foreach (WorkerProcess worker in _workers)
+        {
+            if (worker.State == WorkerState.Ready && !worker.Recycling)
+            {
+                fresh++;
+            }
+        }
+
+        if (fresh >= _target)
+        {
+            _allWarm.TrySetResult();
+        }
+
+        foreach (WorkerProcess worker in _workers)
+        {
+            if (fresh < _target)
+            {
+                break;
+            }
+
+            if (worker.Recycling && worker.State is WorkerState.Ready or WorkerState.Starting)
+            {
+                BeginDrain(worker, "replaced");
+            }
+        }
+    }
+
+    /// <summary>The worker takes no new requests; the heartbeat sends Shutdown once its in-flight requests are answered.</summary>
+    private void BeginDrain(WorkerProcess worker, string reason)
+    {
+        worker.State = WorkerState.Draining;
+        worker.DrainTimestamp = _time.GetTimestamp();
+        Log.Draining(_logger, worker.Id, worker.Pid, reason);
+    }
+
+    /// <summary>
+    /// A worker is gone (exit, connection loss, kill). Its in-flight requests go back to the front of the queue
+    /// once (inference is idempotent); an unexpected loss counts toward the restart backoff.
+    /// </summary>
+    private void OnWorkerLost(WorkerProcess worker, string reason)
+    {
+        if (!worker.TryMarkLost())
+        {
+            return;
+        }
+
+        bool expected = _stopping || (worker.State == WorkerState.Draining && worker.ShutdownSent);
+        worker.State = WorkerState.Stopped;
+        worker.TryKill();
+        int retried = 0;
+        foreach (ulong id in worker.InFlight.Keys)
+        {
+            if (worker.InFlight.TryRemove(id, out InFlightRequest request))
+            {
+                Requeue(request.Item);
+                retried++;
+            }
+        }
+
+        lock (_lock)
+        {
+            _workers.Remove(worker);
+            _snapshot = [.. _workers];
+            if (!expected)
+            {
+                _restarts++;
+                _consecutiveFailures++;
+                _lastFailure = reason;
+                double backoffMs = Math.Min(10_000, 100 * Math.Pow(2, Math.Min(_consecutiveFailures - 1, 10)));
+                _nextSpawnTimestamp = _time.GetTimestamp() + (long)(backoffMs / 1000 * _time.TimestampFrequency);
+                Log.WorkerLost(_logger, worker.Id, worker.Pid, reason, retried, backoffMs);
+                if (_consecutiveFailures >= 5 && !_allWarm.Task.IsCompleted)
+                {
+                    _allWarm.TrySetException(new InvalidOperationException(
+                        $"worker processes failed to start {_consecutiveFailures} times in a row; last: worker {worker.Id} {reason}"));
+                }
+            }
+            else
+            {
+                Log.WorkerExited(_logger, worker.Id, worker.Pid);
+            }
+        }
+
+        _changed.Set();
+    }
+
+    private void Requeue(InferenceWorkItem item)
+    {
+        if (item.Attempts >= 2)
+        {
+            _scheduler.Complete(item, InferResult.Failure(InferErrorKind.WorkerCrashed, "the worker serving this request died, and so did its retry"));
+            return;
+        }
+
+        _retries.Writer.TryWrite(item);
+    }
+
+    /// <summary>Writes one frame to a worker under its write lock; a failed write means the worker is lost.</summary>
+    private async Task<bool> SendAsync<TState>(WorkerProcess worker, Action<PipeWriter, TState> write, TState state)
+    {
+        PipeWriter? writer = worker.Writer;
+        if (writer is null || worker.IsLost)
+        {
+            return false;
+        }
+
+        await worker.WriteLock.WaitAsync();
+        try
+        {
+            write(writer, state);
+            FlushResult flushed = await writer.FlushAsync();
+            return !flushed.IsCompleted && !flushed.IsCanceled;
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or SocketException)
+        {
+            OnWorkerLost(worker, "could not be written to");
+            return false;
+        }
+        finally
+        {
+            worker.WriteLock.Release();
+        }
+    }
+}

@@ -1,0 +1,37 @@
+namespace Sharpserve.Supervision;
+
+/// <summary>Process mode's settings, parsed and validated once at start.</summary>
+public sealed record WorkerPoolOptions
+{
+    /// <summary>Worker processes to keep Ready.</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Executor threads inside each worker.</summary>
+    public int ThreadsPerWorker { get; init; } = 1;
+
+    /// <summary>A worker silent this long (no Pong) or stuck this long on one request is killed and replaced.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often heartbeats are sent and deadlines, memory and recycling are checked.</summary>
+    public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Recycle a worker after this many requests (0: never), plus a random 0..jitter so workers do not recycle together.</summary>
+    public long MaxRequests { get; init; }
+
+    public long MaxRequestsJitter { get; init; }
+
+    /// <summary>Recycle a worker whose anonymous memory (heap, not the shared mapped model) exceeds this (0: never).</summary>
+    public long MaxWorkerMemoryBytes { get; init; }
+
+    /// <summary>How long a draining worker may take to finish its requests before it is killed.</summary>
+    public TimeSpan GracefulTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Requests in flight at one worker; the rest wait in the front's queue, where deadlines and limits apply.</summary>
+    public int MaxInFlightPerWorker { get; init; } = 32;
+
+    /// <summary>The command that starts a worker: executable and the arguments before "worker".</summary>
+    public IReadOnlyList<string> WorkerCommand { get; init; } = WorkerLauncher.DefaultCommand();
+
+    /// <summary>Extra environment for workers (tests use it to enable fault injection).</summary>
+    public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
+}

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Sharpserve.Core.Scheduling;
+
+namespace Sharpserve.Supervision;
+
+/// <summary>The front's view of one worker process: its process handle, connection, state and in-flight requests.</summary>
+internal sealed class WorkerProcess(int id, int generation, Process process, long spawnTimestamp, long maxRequests)
+{
+    private int _state = (int)WorkerState.Starting;
+    private int _lost;
+    private long _served;
+
+    public int Id { get; } = id;
+
+    public int Generation { get; } = generation;
+
+    public Process Process { get; } = process;
+
+    public int Pid { get; } = process.Id;
+
+    public WorkerState State
+    {
+        get => (WorkerState)Volatile.Read(ref _state);
+        set => Volatile.Write(ref _state, (int)value);
+    }
+
+    /// <summary>Marked for replacement (max requests, memory, reload): serves until its replacement is Ready.</summary>
+    public bool Recycling { get; set; }
+
+    public long SpawnTimestamp { get; } = spawnTimestamp;
+
+    public long DrainTimestamp { get; set; }
+
+    public long LastPongTimestamp { get; set; }
+
+    /// <summary>Requests after which this worker is recycled (jitter applied); 0 for never.</summary>
+    public long MaxRequests { get; } = maxRequests;
+
+    public long Served => Interlocked.Read(ref _served);
+
+    public bool ShutdownSent { get; set; }
+
+    public ProcessMemory Memory { get; set; }
+
+    public long MappedModelBytes { get; set; }
+
+    public PipeWriter? Writer { get; set; }
+
+    public SemaphoreSlim WriteLock { get; } = new(1, 1);
+
+    public ConcurrentDictionary<ulong, InFlightRequest> InFlight { get; } = new();
+
+    public void CountServed() => Interlocked.Increment(ref _served);
+
+    /// <summary>True for the first caller only: a worker is declared lost once, however many signs of death arrive.</summary>
+    public bool TryMarkLost() => Interlocked.Exchange(ref _lost, 1) == 0;
+
+    public bool IsLost => Volatile.Read(ref _lost) == 1;
+
+    /// <summary>The send time of the oldest request still at this worker, or long.MaxValue.</summary>
+    public long OldestSentTimestamp()
+    {
+        long oldest = long.MaxValue;
+        foreach (KeyValuePair<ulong, InFlightRequest> entry in InFlight)
+        {
+            oldest = Math.Min(oldest, entry.Value.SentTimestamp);
+        }
+
+        return oldest;
+    }
+
+    public void TryKill()
+    {
+        try
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+}
+
+/// <summary>A request handed to a worker and not yet answered.</summary>
+internal readonly record struct InFlightRequest(InferenceWorkItem Item, long SentTimestamp);
