@@ -120,6 +120,83 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(stdout, fileStdout);
     }
 
+    [Fact]
+    public async Task ProcessMode_SighupReloads_SigtermExitsZero_AndLeavesNoWorker()
+    {
+        using SharpserveProcess process = SharpserveProcess.Start("serve --workers 2 --port 0", _cacheDir);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await WaitForReadyAsync(client);
+        int[] before = await WorkerPidsAsync(client);
+
+        process.SendSignal(SigHup);
+        int[] after = before;
+        for (int i = 0; i < 600 && (after.Length != 2 || after.Intersect(before).Any()); i++)
+        {
+            await Task.Delay(50);
+            after = await WorkerPidsAsync(client);
+        }
+
+        using HttpResponseMessage answer = await client.PostAsync(new Uri("/labelservice/", UriKind.Relative), new StringContent("Guten Tag"));
+        process.SendSignal(SigTerm);
+        int exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, before.Length);
+        Assert.Equal(2, after.Length);
+        Assert.Empty(after.Intersect(before));
+        Assert.Equal("__label__de", await answer.Content.ReadAsStringAsync());
+        Assert.Equal(0, exitCode);
+        await AssertGoneAsync(before.Concat(after));
+    }
+
+    [Fact]
+    public async Task ProcessMode_WorkersExit_WhenTheFrontIsKilledWithSigkill()
+    {
+        using SharpserveProcess process = SharpserveProcess.Start("serve --workers 2 --port 0", _cacheDir);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await WaitForReadyAsync(client);
+        int[] workers = await WorkerPidsAsync(client);
+
+        process.SendSignal(9);
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, workers.Length);
+        await AssertGoneAsync(workers);
+    }
+
+    private const int SigHup = 1;
+
+    private static async Task<int[]> WorkerPidsAsync(HttpClient client)
+    {
+        using HttpResponseMessage response = await client.GetAsync(new Uri("/status", UriKind.Relative));
+        using System.Text.Json.JsonDocument json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var pids = new List<int>();
+        foreach (System.Text.Json.JsonElement worker in json.RootElement.GetProperty("models")[0].GetProperty("workers").EnumerateArray())
+        {
+            if (worker.GetProperty("state").GetString() == "ready")
+            {
+                pids.Add(worker.GetProperty("pid").GetInt32());
+            }
+        }
+
+        return [.. pids];
+    }
+
+    /// <summary>Workers must exit by themselves (bounded wait); the test never kills them.</summary>
+    private static async Task AssertGoneAsync(IEnumerable<int> pids)
+    {
+        foreach (int pid in pids)
+        {
+            for (int i = 0; i < 200 && ProcessModeServer.ProcessExists(pid); i++)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.False(ProcessModeServer.ProcessExists(pid), $"worker {pid} outlived the front");
+        }
+    }
+
     private static async Task WaitForReadyAsync(HttpClient client)
     {
         for (int i = 0; i < 600; i++)

@@ -38,6 +38,12 @@ internal sealed class TestServer : IAsyncDisposable
         return testServer;
     }
 
+    public static async Task<TestServer> WrapAsync(SharpserveServer server)
+    {
+        await server.WhenReady;
+        return new TestServer(server);
+    }
+
     public static Task<TestServer> StartDemoAsync(ServerOptions? options = null) =>
         StartAsync(FastTextModel.Open(DemoModelPath, "langid"), options);
 

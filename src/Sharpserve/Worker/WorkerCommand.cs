@@ -183,9 +183,8 @@ internal static class WorkerCommand
             {
                 case FrameType.Infer:
                     InferenceRequest request = PayloadReader.ReadInfer(frame.Payload);
-                    if (WorkerFaults.Find(request) is { } fault)
+                    if (WorkerFaults.Find(request) is { } fault && InjectFault(fault, frame.RequestId, request))
                     {
-                        InjectFault(fault);
                         return false;
                     }
 
@@ -214,20 +213,31 @@ internal static class WorkerCommand
             Interlocked.Decrement(ref _inFlight);
         }
 
-        private void InjectFault(string fault)
+        /// <summary>Applies a test fault; returns true when the request is taken care of (never answered, or answered later).</summary>
+        private bool InjectFault(string fault, ulong requestId, InferenceRequest request)
         {
             Console.Error.WriteLine($"test fault injected: {fault}");
             switch (fault)
             {
                 case WorkerFaults.Crash:
                     NativeMethods.Kill(Environment.ProcessId, NativeMethods.SigKill);
-                    break;
+                    return true;
                 case WorkerFaults.Silence:
                     _silent = true;
-                    break;
+                    return true;
+                case WorkerFaults.Slow:
+                    Interlocked.Increment(ref _inFlight);
+                    _ = SlowAsync(requestId, request);
+                    return true;
+                default:
+                    return true; // Hang: never answered.
             }
+        }
 
-            // Hang and Silence: the request is never answered.
+        private async Task SlowAsync(ulong requestId, InferenceRequest request)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await RunAsync(requestId, request);
         }
 
         /// <summary>One writer drains every ready frame, then flushes once: answers that finish together share a write.</summary>

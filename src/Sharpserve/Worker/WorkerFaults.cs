@@ -5,15 +5,19 @@ namespace Sharpserve.Worker;
 
 /// <summary>
 /// Fault injection for the supervisor's tests, active only when the worker's environment has
-/// SHARPSERVE_TEST_FAULTS=1 (which only tests set): a request whose first text is one of these markers makes
-/// the worker hang on it, go silent (no more Pongs), or die at once.
+/// SHARPSERVE_TEST_FAULTS=1 (which only tests set). A request whose first text is one of these markers makes the
+/// worker hang on it, go silent (no more Pongs), die at once, or answer after a second. With
+/// SHARPSERVE_TEST_FAULT_ONCE=PATH, only the first worker to create PATH injects the fault; the others treat the
+/// marker as ordinary text, so a retry on a sibling succeeds.
 /// </summary>
 internal static class WorkerFaults
 {
     public const string EnvironmentVariable = "SHARPSERVE_TEST_FAULTS";
+    public const string OnceVariable = "SHARPSERVE_TEST_FAULT_ONCE";
     public const string Hang = "__sharpserve_fault_hang__";
     public const string Silence = "__sharpserve_fault_silence__";
     public const string Crash = "__sharpserve_fault_crash__";
+    public const string Slow = "__sharpserve_fault_slow__";
 
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable(EnvironmentVariable) == "1";
 
@@ -25,6 +29,32 @@ internal static class WorkerFaults
         }
 
         string first = Encoding.UTF8.GetString(texts[0]);
-        return first is Hang or Silence or Crash ? first : null;
+        if (first is not (Hang or Silence or Crash or Slow))
+        {
+            return null;
+        }
+
+        return ClaimOnce() ? first : null;
+    }
+
+    private static bool ClaimOnce()
+    {
+        string? path = Environment.GetEnvironmentVariable(OnceVariable);
+        if (string.IsNullOrEmpty(path))
+        {
+            return true;
+        }
+
+        try
+        {
+            using (File.Open(path, FileMode.CreateNew))
+            {
+                return true;
+            }
+        }
+        catch (IOException)
+        {
+            return false; // another worker took it
+        }
     }
 }
