@@ -1,0 +1,154 @@
+using System.Net;
+using System.Text;
+using Sharpserve.Backends.FastText;
+using Sharpserve.Hosting;
+using Sharpserve.Supervision;
+
+namespace Sharpserve.FunctionalTests;
+
+/// <summary>A real front (Kestrel on 127.0.0.1:0) with real worker processes, test faults enabled, in a temp dir.</summary>
+internal sealed class ProcessModeServer : IAsyncDisposable
+{
+    public static readonly (string Text, string Label)[] Texts =
+    [
+        ("Bonjour, je voudrais un café", "__label__fr"),
+        ("Guten Morgen, wie geht es dir?", "__label__de"),
+        ("Buongiorno, vorrei un caffè", "__label__it"),
+    ];
+
+    private readonly string _directory;
+
+    private ProcessModeServer(TestServer server, string directory)
+    {
+        Test = server;
+        _directory = directory;
+    }
+
+    public TestServer Test { get; }
+
+    public HttpClient Client => Test.Client;
+
+    public SharpserveServer Server => Test.Server;
+
+    public WorkerPool Pool => (WorkerPool)Server.Registry.Default.Executor;
+
+    public string FaultOnceFile => Path.Combine(_directory, "fault-once");
+
+    public static async Task<ProcessModeServer> StartAsync(Func<WorkerPoolOptions, WorkerPoolOptions>? configure = null, Func<ServerOptions, ServerOptions>? configureServer = null)
+    {
+        string directory = Directory.CreateTempSubdirectory("sharpserve-pm-").FullName;
+        string model = Path.Combine(directory, "langid.bin");
+        File.Copy(TestServer.DemoModelPath, model);
+        var pool = new WorkerPoolOptions
+        {
+            Workers = 2,
+            WorkerEnvironment = new Dictionary<string, string>
+            {
+                ["SHARPSERVE_TEST_FAULTS"] = "1",
+                ["SHARPSERVE_TEST_FAULT_ONCE"] = Path.Combine(directory, "fault-once"),
+                ["SHARPSERVE_CACHE_DIR"] = Path.Combine(directory, "cache"),
+            },
+        };
+        ServerOptions options = TestServer.Options() with { ProcessMode = configure is null ? pool : configure(pool) };
+        options = configureServer is null ? options : configureServer(options);
+        var source = new ModelSource(FastTextModel.Open(model, "langid"), model, () => model);
+        SharpserveServer server = await SharpserveServer.StartAsync(options, [source]);
+        await server.WhenReady;
+        return new ProcessModeServer(await TestServer.WrapAsync(server), directory);
+    }
+
+    public Task<HttpResponseMessage> ClassifyAsync(string text) =>
+        Client.PostAsync(new Uri("/labelservice/", UriKind.Relative), new StringContent(text, Encoding.UTF8));
+
+    /// <summary>
+    /// Bounded load: <paramref name="clients"/> concurrent clients each send <paramref name="requestsPerClient"/>
+    /// requests and check every answer. <paramref name="during"/> runs once <paramref name="after"/> answers are in.
+    /// Returns the failures (status and body), which tests expect to be none.
+    /// </summary>
+    public async Task<List<string>> LoadAsync(int clients, int requestsPerClient, int after, Func<Task> during)
+    {
+        var failures = new List<string>();
+        int answered = 0;
+        var triggered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task ClientAsync(int client)
+        {
+            for (int i = 0; i < requestsPerClient; i++)
+            {
+                (string text, string label) = Texts[(client + i) % Texts.Length];
+                using HttpResponseMessage response = await ClassifyAsync(text);
+                string body = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode != HttpStatusCode.OK || body != label)
+                {
+                    lock (failures)
+                    {
+                        failures.Add($"{(int)response.StatusCode} {body}");
+                    }
+                }
+
+                if (Interlocked.Increment(ref answered) == after)
+                {
+                    triggered.TrySetResult();
+                }
+            }
+        }
+
+        var tasks = new List<Task>();
+        for (int c = 0; c < clients; c++)
+        {
+            tasks.Add(ClientAsync(c));
+        }
+
+        await triggered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await during();
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(120));
+        return failures;
+    }
+
+    /// <summary>Polls the pool (the server reaches the state by itself); fails after 30 s.</summary>
+    public async Task WaitUntilAsync(Func<IReadOnlyList<WorkerStatus>, bool> condition, string what)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            if (condition(Pool.GetStatus()))
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"not reached within 30 s: {what}; workers: {string.Join("; ", Pool.GetStatus())}");
+    }
+
+    public static int CountReady(IReadOnlyList<WorkerStatus> workers)
+    {
+        int ready = 0;
+        foreach (WorkerStatus worker in workers)
+        {
+            ready += worker.State == WorkerState.Ready ? 1 : 0;
+        }
+
+        return ready;
+    }
+
+    public static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid}") && !IsZombie(pid);
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Test.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

@@ -1,0 +1,178 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Sharpserve.Backends.FastText;
+using Sharpserve.Supervision;
+
+namespace Sharpserve.FunctionalTests;
+
+/// <summary>Process mode with real worker processes: answers, crashes, stuck and silent workers, recycling, reload, scaling, drain.</summary>
+public sealed class ProcessModeTests
+{
+    private const int SigKill = 9;
+
+    [Fact]
+    public async Task Workers_AnswerExactlyAsTheOfflinePredictor_AndStatusListsThem()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync();
+        using FastTextModel model = FastTextModel.Open(TestServer.DemoModelPath, "langid");
+
+        foreach ((string text, _) in ProcessModeServer.Texts)
+        {
+            using var expected = new StringWriter { NewLine = "\n" };
+            FastTextStreamPredictor.Predict(model, new MemoryStream(Encoding.UTF8.GetBytes(text + "\n")), expected, 3, 0f);
+            string[] parts = expected.ToString().TrimEnd('\n').Split(' ');
+            using HttpResponseMessage response = await server.Client.PostAsync(
+                new Uri("/labelservice/?k=3", UriKind.Relative), new StringContent(text));
+            using JsonDocument json = await HttpAssert.JsonAsync(response);
+            for (int i = 0; i < parts.Length / 2; i++)
+            {
+                Assert.Equal(parts[2 * i], json.RootElement.GetProperty("labels")[i].GetString());
+                Assert.Equal(float.Parse(parts[(2 * i) + 1], System.Globalization.CultureInfo.InvariantCulture), json.RootElement.GetProperty("probabilities")[i].GetSingle(), 1e-4);
+            }
+        }
+
+        using JsonDocument status = await HttpAssert.JsonAsync(await server.Client.GetAsync(new Uri("/status", UriKind.Relative)));
+        JsonElement workers = status.RootElement.GetProperty("models")[0].GetProperty("workers");
+        Assert.Equal(2, workers.GetArrayLength());
+        foreach (JsonElement worker in workers.EnumerateArray())
+        {
+            Assert.Equal("ready", worker.GetProperty("state").GetString());
+            Assert.True(ProcessModeServer.ProcessExists(worker.GetProperty("pid").GetInt32()));
+            Assert.True(worker.GetProperty("anonymous_bytes").GetInt64() > 0);
+        }
+    }
+
+    [Fact]
+    public async Task KillNineWorkerDuringLoad_NoRequestFails_AndAReplacementBecomesReady()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync();
+        int victim = server.Pool.GetStatus()[0].Pid;
+
+        List<string> failures = await server.LoadAsync(clients: 4, requestsPerClient: 150, after: 100, during: () =>
+        {
+            Assert.Equal(0, Worker.NativeMethods.Kill(victim, SigKill));
+            return Task.CompletedTask;
+        });
+
+        Assert.Empty(failures);
+        await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2 && !w.Any(x => x.Pid == victim), "a replacement worker is ready");
+        Assert.Equal(1, server.Pool.Restarts);
+    }
+
+    [Fact]
+    public async Task StuckWorker_IsKilledAfterTimeout_AndItsRequestIsAnsweredBySibling()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(1), HeartbeatPeriod = TimeSpan.FromMilliseconds(100) });
+
+        Task<HttpResponseMessage> stuck = server.ClassifyAsync(Worker.WorkerFaults.Hang);
+        List<string> failures = await server.LoadAsync(clients: 2, requestsPerClient: 50, after: 1, during: () => Task.CompletedTask);
+        using HttpResponseMessage answer = await stuck;
+
+        Assert.Empty(failures);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode); // retried once on a sibling, where the fault does not fire
+        Assert.True(File.Exists(server.FaultOnceFile));
+        await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the stuck worker is replaced");
+        Assert.Equal(1, server.Pool.Restarts);
+    }
+
+    [Fact]
+    public async Task SilentWorker_IsKilledAfterTimeout_AndReplaced()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(1), HeartbeatPeriod = TimeSpan.FromMilliseconds(100) });
+
+        using HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Silence);
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the silent worker is replaced");
+        Assert.Equal(1, server.Pool.Restarts);
+    }
+
+    [Fact]
+    public async Task WorkerCrashingOnARequest_IsReplaced_AndTheRequestIsRetriedOnASibling()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync();
+
+        using HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Crash);
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the crashed worker is replaced");
+        Assert.Equal(1, server.Pool.Restarts);
+    }
+
+    [Fact]
+    public async Task StuckRequestPastItsDeadline_Answers504()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync(
+            o => o with { Timeout = TimeSpan.FromSeconds(20) },
+            s => s with { Scheduler = s.Scheduler with { RequestTimeout = TimeSpan.FromMilliseconds(300) } });
+
+        using HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Hang);
+
+        await HttpAssert.ErrorAsync(answer, HttpStatusCode.GatewayTimeout, "deadline");
+    }
+
+    [Fact]
+    public async Task MaxRequests_RecyclesWorkersDuringLoad_WithNoFailedRequest()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { MaxRequests = 60, MaxRequestsJitter = 20 });
+        int[] first = [.. server.Pool.GetStatus().Select(w => w.Id)];
+
+        List<string> failures = await server.LoadAsync(clients: 4, requestsPerClient: 100, after: 1, during: () => Task.CompletedTask);
+
+        Assert.Empty(failures);
+        await server.WaitUntilAsync(w => w.Any(x => !first.Contains(x.Id)), "workers were recycled");
+        await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "two ready workers after recycling");
+        Assert.Equal(0, server.Pool.Restarts);
+    }
+
+    [Fact]
+    public async Task Reload_DuringLoad_RollsEveryWorker_WithNoFailedRequest()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync();
+
+        List<string> failures = await server.LoadAsync(clients: 4, requestsPerClient: 120, after: 50, during: () =>
+        {
+            server.Server.Reload();
+            return Task.CompletedTask;
+        });
+
+        Assert.Empty(failures);
+        await server.WaitUntilAsync(w => w.Count == 2 && w.All(x => x.Generation == 1 && x.State == WorkerState.Ready), "all workers of generation 1");
+        Assert.Equal(0, server.Pool.Restarts);
+    }
+
+    [Fact]
+    public async Task Scale_AddsAndRemovesAWorker()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync();
+
+        server.Server.Scale(+1);
+        await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 3, "three ready workers");
+        server.Server.Scale(-1);
+        await server.WaitUntilAsync(w => w.Count == 2 && ProcessModeServer.CountReady(w) == 2, "back to two workers");
+        using HttpResponseMessage answer = await server.ClassifyAsync("Bonjour mes amis");
+
+        Assert.Equal("__label__fr", await answer.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Stop_AnswersInFlightRequest_ThenNoWorkerProcessRemains()
+    {
+        ProcessModeServer server = await ProcessModeServer.StartAsync();
+        int[] pids = [.. server.Pool.GetStatus().Select(w => w.Pid)];
+        Task<HttpResponseMessage> slow = server.ClassifyAsync(Worker.WorkerFaults.Slow);
+        await server.WaitUntilAsync(w => w.Any(x => x.InFlight == 1), "the slow request is at a worker");
+
+        Task stopping = server.Server.StopAsync();
+        using HttpResponseMessage answer = await slow;
+        await stopping;
+        await server.DisposeAsync();
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        foreach (int pid in pids)
+        {
+            Assert.False(ProcessModeServer.ProcessExists(pid), $"worker {pid} outlived the front");
+        }
+    }
+}
