@@ -127,6 +127,20 @@ public sealed class ProcessModeTests
     }
 
     [Fact]
+    public async Task MaxWorkerMemory_RecyclesAWorkerOverTheLimit_WithNoFailedRequest()
+    {
+        // Every worker's heap is above 1 MiB, so each is recycled as soon as it is Ready: the harshest churn.
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { MaxWorkerMemoryBytes = 1 << 20 });
+        int[] first = [.. server.Pool.GetStatus().Select(w => w.Id)];
+
+        List<string> failures = await server.LoadAsync(clients: 2, requestsPerClient: 100, after: 1, during: () => Task.CompletedTask);
+
+        Assert.Empty(failures);
+        await server.WaitUntilAsync(w => w.Any(x => !first.Contains(x.Id) && x.State == WorkerState.Ready), "a worker was recycled for memory");
+        Assert.Equal(0, server.Pool.Restarts);
+    }
+
+    [Fact]
     public async Task Reload_DuringLoad_RollsEveryWorker_WithNoFailedRequest()
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync();
