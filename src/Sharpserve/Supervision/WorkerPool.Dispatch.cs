@@ -39,7 +39,7 @@ public sealed partial class WorkerPool
         }
     }
 
-    private async Task DispatchAsync(InferenceWorkItem item)
+    private async ValueTask DispatchAsync(InferenceWorkItem item)
     {
         while (true)
         {
@@ -78,10 +78,11 @@ public sealed partial class WorkerPool
                 return;
             }
 
-            if (!await SendAsync(worker, static (w, s) => FrameWriter.WriteInfer(w, s.Id, s.Request), (Id: id, item.Request)))
+            if (!Send(worker, FrameType.Infer, id, item.Request) && worker.InFlight.TryRemove(id, out _))
             {
-                // OnWorkerLost has requeued the item if it was still registered; otherwise it is answered.
-                return;
+                // The worker was lost after the pick and its sweep did not see this item: try another worker.
+                item.Attempts--;
+                continue;
             }
 
             return;

@@ -17,7 +17,7 @@ public sealed partial class WorkerPool
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                await CheckWorkersAsync();
+                CheckWorkers();
                 if (!_stopping)
                 {
                     SpawnMissing();
@@ -29,7 +29,7 @@ public sealed partial class WorkerPool
         }
     }
 
-    private async Task CheckWorkersAsync()
+    private void CheckWorkers()
     {
         long now = _time.GetTimestamp();
         long timeout = Ticks(_options.Timeout);
@@ -66,7 +66,7 @@ public sealed partial class WorkerPool
                     else if (worker.InFlight.IsEmpty && !worker.ShutdownSent)
                     {
                         worker.ShutdownSent = true;
-                        await SendAsync(worker, static (w, _) => FrameWriter.WriteEmpty(w, FrameType.Shutdown, 0), 0);
+                        Send(worker, FrameType.Shutdown, 0);
                     }
                     else if (now - worker.DrainTimestamp > Ticks(_options.GracefulTimeout))
                     {
@@ -75,7 +75,7 @@ public sealed partial class WorkerPool
                     }
 
                     ulong ping = (ulong)Interlocked.Increment(ref _pingId);
-                    await SendAsync(worker, static (w, id) => FrameWriter.WriteEmpty(w, FrameType.Ping, id), ping);
+                    Send(worker, FrameType.Ping, ping);
                     break;
             }
         }

@@ -208,7 +208,7 @@ public sealed partial class WorkerPool : IExecutor
         WorkerProcess[] workers = _snapshot;
         foreach (WorkerProcess worker in workers)
         {
-            await SendAsync(worker, static (w, _) => FrameWriter.WriteEmpty(w, FrameType.Shutdown, 0), 0);
+            Send(worker, FrameType.Shutdown, 0);
         }
 
         foreach (WorkerProcess worker in workers)
@@ -384,6 +384,7 @@ public sealed partial class WorkerPool : IExecutor
             {
                 worker.Writer = writer;
                 worker.LastPongTimestamp = _time.GetTimestamp();
+                _ = WriteLoopAsync(worker, writer);
                 return worker;
             }
         }
@@ -493,6 +494,7 @@ public sealed partial class WorkerPool : IExecutor
 
         bool expected = _stopping || (worker.State == WorkerState.Draining && worker.ShutdownSent);
         worker.State = WorkerState.Stopped;
+        worker.Outgoing.Writer.TryComplete();
         worker.TryKill();
         int retried = 0;
         foreach (ulong id in worker.InFlight.Keys)
@@ -542,30 +544,43 @@ public sealed partial class WorkerPool : IExecutor
         _retries.Writer.TryWrite(item);
     }
 
-    /// <summary>Writes one frame to a worker under its write lock; a failed write means the worker is lost.</summary>
-    private async Task<bool> SendAsync<TState>(WorkerProcess worker, Action<PipeWriter, TState> write, TState state)
-    {
-        PipeWriter? writer = worker.Writer;
-        if (writer is null || worker.IsLost)
-        {
-            return false;
-        }
+    /// <summary>Queues a frame for the worker's writer loop; false when the worker is not connected or is lost.</summary>
+    private static bool Send(WorkerProcess worker, FrameType type, ulong requestId, InferenceRequest? request = null) =>
+        worker.Writer is not null && !worker.IsLost && worker.Outgoing.Writer.TryWrite(new OutgoingFrame(type, requestId, request));
 
-        await worker.WriteLock.WaitAsync();
+    /// <summary>
+    /// The only writer of a worker's connection: encodes every queued frame, then flushes once, so requests that
+    /// arrive together share one write. A failed write means the worker is lost.
+    /// </summary>
+    private async Task WriteLoopAsync(WorkerProcess worker, PipeWriter writer)
+    {
+        var outgoing = worker.Outgoing.Reader;
         try
         {
-            write(writer, state);
-            FlushResult flushed = await writer.FlushAsync();
-            return !flushed.IsCompleted && !flushed.IsCanceled;
+            while (await outgoing.WaitToReadAsync())
+            {
+                while (outgoing.TryRead(out OutgoingFrame frame))
+                {
+                    if (frame.Type == FrameType.Infer)
+                    {
+                        FrameWriter.WriteInfer(writer, frame.RequestId, frame.Request!);
+                    }
+                    else
+                    {
+                        FrameWriter.WriteEmpty(writer, frame.Type, frame.RequestId);
+                    }
+                }
+
+                FlushResult flushed = await writer.FlushAsync();
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    break;
+                }
+            }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or SocketException)
         {
             OnWorkerLost(worker, "could not be written to");
-            return false;
-        }
-        finally
-        {
-            worker.WriteLock.Release();
         }
     }
 }

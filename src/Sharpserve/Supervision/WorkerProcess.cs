@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using System.Threading.Channels;
+using Sharpserve.Abstractions;
 using Sharpserve.Core.Scheduling;
+using Sharpserve.Ipc;
 
 namespace Sharpserve.Supervision;
 
@@ -46,9 +49,12 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
 
     public long MappedModelBytes { get; set; }
 
+    /// <summary>Set once the worker's Hello arrives; frames are then written by its writer loop only.</summary>
     public PipeWriter? Writer { get; set; }
 
-    public SemaphoreSlim WriteLock { get; } = new(1, 1);
+    /// <summary>Frames waiting for the writer loop, which drains them all and flushes once.</summary>
+    public Channel<OutgoingFrame> Outgoing { get; } =
+        Channel.CreateUnbounded<OutgoingFrame>(new UnboundedChannelOptions { SingleReader = true });
 
     public ConcurrentDictionary<ulong, InFlightRequest> InFlight { get; } = new();
 
@@ -86,6 +92,9 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
         }
     }
 }
+
+/// <summary>A frame for a worker: Infer (with its request), Ping or Shutdown.</summary>
+internal readonly record struct OutgoingFrame(FrameType Type, ulong RequestId, InferenceRequest? Request);
 
 /// <summary>A request handed to a worker and not yet answered.</summary>
 internal readonly record struct InFlightRequest(InferenceWorkItem Item, long SentTimestamp);

@@ -1,0 +1,277 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Sharpserve.Abstractions;
+using Sharpserve.Ipc;
+
+namespace Sharpserve.Worker;
+
+/// <summary>
+/// A worker's serving loop. The I/O loop decodes frames and answers Pings itself, so a busy or stuck model never
+/// silences the heartbeat; Infer requests go straight to the executor threads, which write answers to one writer
+/// loop that drains everything ready and flushes once. Per request that is two hand-offs (I/O → executor →
+/// writer) and no per-request task or timer: the front owns deadlines and queue limits.
+/// </summary>
+internal sealed class WorkerLoop
+{
+    private readonly IModel _model;
+    private readonly PipeWriter _writer;
+    private readonly Thread[] _threads;
+    private readonly Channel<Incoming> _work = Channel.CreateUnbounded<Incoming>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TaskCompletionSource _warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _warmCount;
+    private int _running;
+    private int _inFlight;
+    private volatile bool _silent;
+
+    public WorkerLoop(IModel model, int threads, PipeWriter writer)
+    {
+        _model = model;
+        _writer = writer;
+        _threads = new Thread[threads];
+        for (int i = 0; i < threads; i++)
+        {
+            _threads[i] = new Thread(RunExecutor) { IsBackground = true, Name = $"sharpserve-worker-executor-{i}" };
+        }
+    }
+
+    /// <summary>Starts the executor threads; completes when each has run the model's warm-up through the frame codec.</summary>
+    public Task WarmUpAsync()
+    {
+        _running = _threads.Length;
+        foreach (Thread thread in _threads)
+        {
+            thread.Start();
+        }
+
+        return _warm.Task;
+    }
+
+    public async Task<int> RunAsync(PipeReader reader)
+    {
+        Task writing = WriteLoopAsync();
+        try
+        {
+            await ReadLoopAsync(reader);
+        }
+        catch (IpcProtocolException ex)
+        {
+            Console.Error.WriteLine($"protocol error from the front: {ex.Message}");
+            return 1;
+        }
+        catch (IOException)
+        {
+            return 0; // the front closed the socket: it is gone, so stop
+        }
+
+        // Shutdown: finish what is in flight, flush the answers, exit 0.
+        SpinWait.SpinUntil(() => Volatile.Read(ref _inFlight) == 0, TimeSpan.FromSeconds(60));
+        _work.Writer.TryComplete();
+        await _stopped.Task;
+        _outgoing.Writer.TryComplete();
+        await writing;
+        return 0;
+    }
+
+    private void RunExecutor()
+    {
+        IModelSession? session = null;
+        try
+        {
+            session = _model.CreateSession();
+            WarmUp(session);
+            if (Interlocked.Increment(ref _warmCount) == _threads.Length)
+            {
+                _warm.TrySetResult();
+            }
+
+            ChannelReader<Incoming> work = _work.Reader;
+            while (true)
+            {
+                if (!work.TryRead(out Incoming incoming))
+                {
+                    // Idle: block this dedicated thread until work arrives or the loop shuts down.
+                    if (!work.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                InferResult result;
+                try
+                {
+                    result = session.Infer(incoming.Request);
+                }
+                catch (Exception ex)
+                {
+                    Console.Error.WriteLine($"the model threw on a request: {ex.GetType().Name}: {ex.Message}");
+                    result = InferResult.Failure(InferErrorKind.BackendFailed, "the model failed on this request");
+                }
+
+                _outgoing.Writer.TryWrite(new Outgoing(result.IsSuccess ? FrameType.Result : FrameType.Error, incoming.RequestId, result));
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"executor failed: {ex}");
+            _warm.TrySetException(ex);
+        }
+        finally
+        {
+            session?.Dispose();
+            if (Interlocked.Decrement(ref _running) == 0)
+            {
+                _stopped.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Runs every warm-up request through Infer-frame decode, the model, and Result-frame encode, 20 times.</summary>
+    private void WarmUp(IModelSession session)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        for (int round = 0; round < 20; round++)
+        {
+            foreach (InferenceRequest request in _model.WarmupRequests)
+            {
+                buffer.ResetWrittenCount();
+                FrameWriter.WriteInfer(buffer, 1, request);
+                var sequence = new ReadOnlySequence<byte>(buffer.WrittenMemory);
+                FrameReader.TryRead(ref sequence, out Frame frame);
+                InferResult result = session.Infer(PayloadReader.ReadInfer(frame.Payload));
+                if (!result.IsSuccess)
+                {
+                    throw new InvalidOperationException($"warm-up failed: {result.Error!.Message}");
+                }
+
+                buffer.ResetWrittenCount();
+                FrameWriter.WriteResult(buffer, 1, result.Response!);
+                sequence = new ReadOnlySequence<byte>(buffer.WrittenMemory);
+                FrameReader.TryRead(ref sequence, out frame);
+                PayloadReader.ReadResult(frame.Payload);
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync(PipeReader reader)
+    {
+        while (true)
+        {
+            ReadResult read = await reader.ReadAsync();
+            ReadOnlySequence<byte> buffer = read.Buffer;
+            bool shutdown = false;
+            while (!shutdown && FrameReader.TryRead(ref buffer, out Frame frame))
+            {
+                shutdown = Handle(frame);
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (shutdown)
+            {
+                return;
+            }
+
+            if (read.IsCompleted)
+            {
+                throw new IOException("the front closed the connection");
+            }
+        }
+    }
+
+    /// <summary>Handles one frame; returns true on Shutdown.</summary>
+    private bool Handle(in Frame frame)
+    {
+        switch (frame.Type)
+        {
+            case FrameType.Infer:
+                InferenceRequest request = PayloadReader.ReadInfer(frame.Payload);
+                if (WorkerFaults.Find(request) is { } fault)
+                {
+                    InjectFault(fault, frame.RequestId, request);
+                    return false;
+                }
+
+                Interlocked.Increment(ref _inFlight);
+                _work.Writer.TryWrite(new Incoming(frame.RequestId, request));
+                return false;
+            case FrameType.Ping:
+                if (!_silent)
+                {
+                    _outgoing.Writer.TryWrite(new Outgoing(FrameType.Pong, frame.RequestId, default));
+                }
+
+                return false;
+            case FrameType.Drain:
+                return false;
+            case FrameType.Shutdown:
+                return true;
+            default:
+                throw new IpcProtocolException($"unexpected {frame.Type} frame from the front");
+        }
+    }
+
+    private void InjectFault(string fault, ulong requestId, InferenceRequest request)
+    {
+        Console.Error.WriteLine($"test fault injected: {fault}");
+        switch (fault)
+        {
+            case WorkerFaults.Crash:
+                NativeMethods.Kill(Environment.ProcessId, NativeMethods.SigKill);
+                break;
+            case WorkerFaults.Silence:
+                _silent = true;
+                break;
+            case WorkerFaults.Slow:
+                Interlocked.Increment(ref _inFlight);
+                _ = SlowAsync(requestId, request);
+                break;
+        }
+
+        // Hang and Silence: the request is never answered.
+    }
+
+    private async Task SlowAsync(ulong requestId, InferenceRequest request)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        _work.Writer.TryWrite(new Incoming(requestId, request));
+    }
+
+    /// <summary>One writer drains every ready frame, then flushes once: answers that finish together share a write.</summary>
+    private async Task WriteLoopAsync()
+    {
+        ChannelReader<Outgoing> outgoing = _outgoing.Reader;
+        while (await outgoing.WaitToReadAsync())
+        {
+            while (outgoing.TryRead(out Outgoing frame))
+            {
+                switch (frame.Type)
+                {
+                    case FrameType.Result:
+                        FrameWriter.WriteResult(_writer, frame.RequestId, frame.Result.Response!);
+                        break;
+                    case FrameType.Error:
+                        FrameWriter.WriteError(_writer, frame.RequestId, frame.Result.Error!);
+                        break;
+                    default:
+                        FrameWriter.WriteEmpty(_writer, frame.Type, frame.RequestId);
+                        break;
+                }
+            }
+
+            FlushResult flushed = await _writer.FlushAsync();
+            if (flushed.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    private readonly record struct Incoming(ulong RequestId, InferenceRequest Request);
+
+    private readonly record struct Outgoing(FrameType Type, ulong RequestId, InferResult Result);
+}
