@@ -1,0 +1,30 @@
+namespace Sharpserve.Abstractions.Images;
+
+/// <summary>
+/// A backend that serves its models from a model image: at prepare time it parses the user's model file once
+/// and writes everything the hot path reads into image sections (weights copied, indexes precomputed); at serve
+/// time it opens the image and reads those sections in place, so every thread and worker process shares one
+/// copy and nothing big is rebuilt on a managed heap.
+/// </summary>
+public interface IModelImageBackend : IModelBackend
+{
+    /// <summary>
+    /// The layout version of this backend's sections, recorded in every image it writes. Bump it whenever the
+    /// sections change; images with another version are stale and get rebuilt.
+    /// </summary>
+    int ImageFormatVersion { get; }
+
+    /// <summary>
+    /// Reads the model file at <paramref name="sourcePath"/> and writes its sections. The caller has created the
+    /// writer (with this backend's <see cref="IModelBackend.Name"/> and <see cref="ImageFormatVersion"/>) and
+    /// completes it afterwards. Throws <see cref="ModelLoadException"/>, naming the file, when it is unusable.
+    /// </summary>
+    void WriteImage(string sourcePath, ModelImageWriter writer);
+
+    /// <summary>
+    /// Opens a model over an image this backend wrote, reading its sections in place. The model takes ownership
+    /// of <paramref name="image"/> (it disposes it), also when this method throws. Throws
+    /// <see cref="ModelLoadException"/>, naming the image, when the sections are missing or inconsistent.
+    /// </summary>
+    IModel OpenImage(ModelImage image, string modelName);
+}
