@@ -107,13 +107,22 @@ public sealed class FastTextPredictorTests : IDisposable
         byte[] text = Encoding.UTF8.GetBytes("Permission is hereby granted, free of charge, to any person obtaining a copy café λόγος zzyzx");
         RunOnce(predictor, text, predictions);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
+        // The best of three rounds: when tiered compilation promotes a method and its background worker thread
+        // has exited (idle for 4 s), the runtime starts a new one from the calling thread, which allocates ~6 KB
+        // here that the predictor does not own (DOTNET_TC_BackgroundWorkerTimeoutMs makes it disappear).
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 3 && fewest != 0; round++)
         {
-            RunOnce(predictor, text, predictions);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                RunOnce(predictor, text, predictions);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, fewest);
     }
 
     private static void RunOnce(FastTextPredictor predictor, byte[] text, FastTextPrediction[] predictions)

@@ -1,12 +1,20 @@
 using System.Buffers.Binary;
 using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
 
 namespace Sharpserve.Backends.FastText;
 
-/// <summary>Loads supervised fastText 0.9.2 <c>.bin</c> classifiers.</summary>
-public sealed class FastTextBackend : IModelBackend
+/// <summary>
+/// Supervised fastText 0.9.2 <c>.bin</c> classifiers. Served from a model image: <see cref="WriteImage"/> parses
+/// the <c>.bin</c> once at prepare time, <see cref="OpenImage"/> reads the image in place.
+/// </summary>
+public sealed class FastTextBackend : IModelImageBackend
 {
-    public string Name => "fasttext";
+    internal const string BackendName = "fasttext";
+
+    public string Name => BackendName;
+
+    public int ImageFormatVersion => FastTextImageLayout.FormatVersion;
 
     /// <summary>True when the file starts with fastText's magic bytes BA 16 4F 2F.</summary>
     public bool CanLoad(string path)
@@ -25,5 +33,16 @@ public sealed class FastTextBackend : IModelBackend
         }
     }
 
+    /// <summary>Reads the <c>.bin</c> into an in-memory image (see <see cref="FastTextModel.Open"/>).</summary>
     public IModel Load(string path, string modelName) => FastTextModel.Open(path, modelName);
+
+    public void WriteImage(string sourcePath, ModelImageWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(sourcePath);
+        ArgumentNullException.ThrowIfNull(writer);
+        using FastTextSourceFile source = FastTextSourceFile.Open(sourcePath);
+        FastTextImageWriter.Write(source, writer);
+    }
+
+    public IModel OpenImage(ModelImage image, string modelName) => FastTextModel.OpenImage(image, modelName);
 }

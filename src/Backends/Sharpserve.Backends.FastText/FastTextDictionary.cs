@@ -1,77 +1,78 @@
-using System.Numerics;
+using Sharpserve.Abstractions.Images;
 
 namespace Sharpserve.Backends.FastText;
 
 /// <summary>
-/// The dictionary of a mapped model: where each entry's bytes are in the file, plus an exact-match lookup table.
-/// Entries 0..nwords-1 are words and nwords..size-1 are labels (the loader enforces this file order). Lookups
-/// compare token bytes against the mapping, so they create no strings.
+/// The dictionary of a model, used in place in its image: entries (offset, length, hash), their bytes, and an
+/// open-addressing hash table precomputed at prepare time. Entries 0..nwords-1 are words and nwords..size-1 are
+/// labels. Lookups compare token bytes against the image, so they create no strings and nothing is rebuilt
+/// on the managed heap when a process opens the model.
 /// </summary>
 internal sealed class FastTextDictionary
 {
-    private readonly FastTextMappedFile _file;
-    private readonly long[] _offsets;
-    private readonly int[] _lengths;
-    private readonly uint[] _hashes;
+    private readonly ModelImage _image;
+    private readonly ModelImageSection _entries;
+    private readonly ModelImageSection _strings;
+    private readonly ModelImageSection _table;
 
-    // Open addressing over entry ids (-1 = empty), power-of-two sized, load factor <= 2/3, linear probing.
-    private readonly int[] _table;
-    private readonly int _mask;
-
-    public FastTextDictionary(FastTextMappedFile file, long[] offsets, int[] lengths, int wordCount, long[] labelCounts)
+    /// <summary>Sections that <see cref="FastTextModel"/> has checked: every entry inside the strings, every slot -1 or an id.</summary>
+    public FastTextDictionary(ModelImage image, ModelImageSection entries, ModelImageSection strings, ModelImageSection table, int wordCount)
     {
-        _file = file;
-        _offsets = offsets;
-        _lengths = lengths;
+        _image = image;
+        _entries = entries;
+        _strings = strings;
+        _table = table;
+        Size = (int)entries.ElementCount;
         WordCount = wordCount;
-        LabelCounts = labelCounts;
-
-        int size = offsets.Length;
-        _hashes = new uint[size];
-        int capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, size + (size / 2) + 1));
-        _table = new int[capacity];
-        _mask = capacity - 1;
-        Array.Fill(_table, -1);
-        for (int id = 0; id < size; id++)
-        {
-            ReadOnlySpan<byte> word = GetEntry(id);
-            uint hash = FastTextHash.Hash(word);
-            _hashes[id] = hash;
-            int slot = Find(word, hash);
-            // A duplicated word maps to its last entry, as fastText's load loop overwrites the slot.
-            _table[slot] = id;
-        }
     }
 
-    public int Size => _offsets.Length;
+    public int Size { get; }
 
     public int WordCount { get; }
 
-    public int LabelCount => _offsets.Length - WordCount;
+    public int LabelCount => Size - WordCount;
 
-    /// <summary>The stored count of each label, in label order (the input of the Huffman tree).</summary>
-    public long[] LabelCounts { get; }
-
-    /// <summary>The bytes of entry <paramref name="id"/>, read from the mapping.</summary>
-    public ReadOnlySpan<byte> GetEntry(int id) => _file.GetBytes(_offsets[id], _lengths[id]);
+    /// <summary>The bytes of entry <paramref name="id"/>, read from the image.</summary>
+    public ReadOnlySpan<byte> GetEntry(int id)
+    {
+        FastTextImageEntry entry = _image.GetSpan<FastTextImageEntry>(_entries)[id];
+        return _image.GetSpan<byte>(_strings).Slice(entry.Offset, entry.Length);
+    }
 
     /// <summary>The entry id whose bytes equal <paramref name="token"/>, or -1.</summary>
     /// <param name="token">The token bytes.</param>
     /// <param name="hash"><see cref="FastTextHash.Hash"/> of the token.</param>
-    public int Lookup(ReadOnlySpan<byte> token, uint hash) => _table[Find(token, hash)];
-
-    private int Find(ReadOnlySpan<byte> token, uint hash)
+    public int Lookup(ReadOnlySpan<byte> token, uint hash)
     {
-        int slot = (int)(hash & (uint)_mask);
+        ReadOnlySpan<int> table = _image.GetSpan<int>(_table);
+        return table[FindSlot(table, _image.GetSpan<FastTextImageEntry>(_entries), _image.GetSpan<byte>(_strings), token, hash)];
+    }
+
+    /// <summary>
+    /// The slot holding <paramref name="token"/>, or the empty slot where it would go. Linear probing from
+    /// <c>hash &amp; (slots - 1)</c>; the table always has an empty slot, so the probe ends. Shared by the image
+    /// writer, which builds the table with it, and by lookups.
+    /// </summary>
+    public static int FindSlot(
+        ReadOnlySpan<int> table, ReadOnlySpan<FastTextImageEntry> entries, ReadOnlySpan<byte> strings, ReadOnlySpan<byte> token, uint hash)
+    {
+        int mask = table.Length - 1;
+        int slot = (int)(hash & (uint)mask);
         while (true)
         {
-            int id = _table[slot];
-            if (id < 0 || (_hashes[id] == hash && _lengths[id] == token.Length && GetEntry(id).SequenceEqual(token)))
+            int id = table[slot];
+            if (id < 0)
             {
                 return slot;
             }
 
-            slot = (slot + 1) & _mask;
+            FastTextImageEntry entry = entries[id];
+            if (entry.Hash == hash && entry.Length == token.Length && strings.Slice(entry.Offset, entry.Length).SequenceEqual(token))
+            {
+                return slot;
+            }
+
+            slot = (slot + 1) & mask;
         }
     }
 }

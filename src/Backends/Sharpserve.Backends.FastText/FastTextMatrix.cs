@@ -1,15 +1,18 @@
+using Sharpserve.Abstractions.Images;
+
 namespace Sharpserve.Backends.FastText;
 
-/// <summary>A dense row-major float32 matrix that stays in the file mapping; hands out one row at a time.</summary>
+/// <summary>A dense row-major float32 matrix that stays in the model image; hands out one row at a time.</summary>
 internal sealed class FastTextMatrix
 {
-    private readonly FastTextMappedFile _file;
-    private readonly long _offset;
+    private readonly ModelImage _image;
+    private readonly ModelImageSection _section;
 
-    public FastTextMatrix(FastTextMappedFile file, long offset, int rows, int columns)
+    /// <summary>A section that <see cref="FastTextModel"/> has checked holds exactly rows x columns floats.</summary>
+    public FastTextMatrix(ModelImage image, ModelImageSection section, int rows, int columns)
     {
-        _file = file;
-        _offset = offset;
+        _image = image;
+        _section = section;
         Rows = rows;
         Columns = columns;
     }
@@ -21,6 +24,6 @@ internal sealed class FastTextMatrix
     public ReadOnlySpan<float> GetRow(int row)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
-        return _file.GetFloats(_offset + ((long)row * Columns * sizeof(float)), Columns);
+        return _image.GetSpan<float>(_section, (long)row * Columns, Columns);
     }
 }

@@ -1,36 +1,39 @@
 using System.Text;
 using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
 
 namespace Sharpserve.Backends.FastText;
 
 /// <summary>
-/// A supervised fastText 0.9.2 <c>.bin</c> model. The file is memory-mapped read-only; the input and output
-/// matrices are used in place and never copied to the managed heap. Safe to share across threads; each thread
-/// predicts through its own <see cref="FastTextPredictor"/> or <see cref="FastTextSession"/>.
+/// A supervised fastText 0.9.2 model, served from its model image: the matrices, the dictionary's hash table and
+/// the hierarchical-softmax tree are read in place from the image (a read-only mapping shared by every thread
+/// and process), never copied to the managed heap. Safe to share across threads; each thread predicts through
+/// its own <see cref="FastTextPredictor"/> or <see cref="FastTextSession"/>.
 /// </summary>
 public sealed partial class FastTextModel : IModel
 {
     public const string Platform = "fasttext";
 
-    private readonly FastTextMappedFile _file;
+    private readonly ModelImage _image;
+    private readonly ModelImageSection? _tree;
     private readonly string[] _labelNames;
     private readonly byte[][] _labelBytes;
 
     private FastTextModel(
         string modelName,
-        FastTextMappedFile file,
+        ModelImage image,
         FastTextArgs args,
         FastTextDictionary dictionary,
         FastTextMatrix input,
         FastTextMatrix output,
-        FastTextHuffmanTree? tree)
+        ModelImageSection? tree)
     {
-        _file = file;
+        _image = image;
         Args = args;
         Dictionary = dictionary;
         Input = input;
         Output = output;
-        Tree = tree;
+        _tree = tree;
 
         int labelCount = dictionary.LabelCount;
         _labelNames = new string[labelCount];
@@ -56,7 +59,8 @@ public sealed partial class FastTextModel : IModel
 
     public IReadOnlyList<InferenceRequest> WarmupRequests { get; }
 
-    public long MappedBytes => _file.Length;
+    /// <summary>The image's length when it is a file mapping; 0 for an image built in memory by <see cref="Open"/>.</summary>
+    public long MappedBytes => _image.IsMapped ? _image.Length : 0;
 
     /// <summary>The stored training arguments.</summary>
     public FastTextArgs Args { get; }
@@ -70,8 +74,11 @@ public sealed partial class FastTextModel : IModel
 
     internal FastTextMatrix Output { get; }
 
-    /// <summary>The hierarchical-softmax tree, or null for the other losses.</summary>
-    internal FastTextHuffmanTree? Tree { get; }
+    /// <summary>True for hierarchical softmax, whose tree is in the image.</summary>
+    internal bool HasTree => _tree.HasValue;
+
+    /// <summary>The hierarchical-softmax tree: (left, right) per node, -1 for leaves; the root is the last node.</summary>
+    internal ReadOnlySpan<int> TreeNodes => _image.GetSpan<int>(_tree!.Value);
 
     /// <summary>The label text, prefix included (e.g. <c>__label__en</c>), decoded as UTF-8.</summary>
     public string GetLabel(int labelIndex) => _labelNames[labelIndex];
@@ -84,8 +91,8 @@ public sealed partial class FastTextModel : IModel
 
     public IModelSession CreateSession() => new FastTextSession(this);
 
-    /// <summary>Unmaps the file. No prediction may run during or after this call.</summary>
-    public void Dispose() => _file.Dispose();
+    /// <summary>Unmaps the image. No prediction may run during or after this call.</summary>
+    public void Dispose() => _image.Dispose();
 
     // Realistic texts from the model's own words (so lookups hit and rows are touched), plus an unknown word
     // (so char n-grams and word n-grams run), with k = 1 and k = -1.

@@ -3,7 +3,7 @@ namespace Sharpserve.Backends.FastText;
 public sealed partial class FastTextPredictor
 {
     private readonly FastTextMatrix _output;
-    private readonly FastTextHuffmanTree? _tree;
+    private readonly FastTextModel _model;
     private readonly FastTextLoss _loss;
     private readonly int _labelCount;
     private readonly float[] _hidden;
@@ -11,8 +11,8 @@ public sealed partial class FastTextPredictor
     private readonly FastTextScoredLabel[] _heap;
 
     // Explicit depth-first stack for the hierarchical softmax (a degenerate tree is as deep as the label count).
-    private readonly int[]? _treeNodes;
-    private readonly float[]? _treeScores;
+    private readonly int[]? _treeStack;
+    private readonly float[]? _treeStackScores;
 
     /// <summary>
     /// Predicts the labels of the current record in fastText's exact order (descending probability, ties as
@@ -51,7 +51,7 @@ public sealed partial class FastTextPredictor
         // computeHidden: the reciprocal is computed in double, rounded to float, then multiplied.
         FloatVectors.Multiply(hidden, (float)(1.0 / count));
 
-        int heapCount = _tree is null ? FindKBest(k, threshold, hidden) : SearchTree(k, threshold, hidden, _tree);
+        int heapCount = _treeStack is null ? FindKBest(k, threshold, hidden) : SearchTree(k, threshold, hidden, _model.TreeNodes);
         FastTextTopKHeap.Sort(_heap, heapCount);
         for (int i = 0; i < heapCount; i++)
         {
@@ -146,15 +146,16 @@ public sealed partial class FastTextPredictor
 
     // HierarchicalSoftmaxLoss::dfs as an explicit pre-order walk: a node's checks see the same heap as in the
     // recursive version because the visit order is the same (left subtree before right).
-    private int SearchTree(int k, float threshold, ReadOnlySpan<float> hidden, FastTextHuffmanTree tree)
+    // The tree is (left, right) per node, read in place from the image; the root is the last node.
+    private int SearchTree(int k, float threshold, ReadOnlySpan<float> hidden, ReadOnlySpan<int> tree)
     {
-        int[] nodes = _treeNodes!;
-        float[] scores = _treeScores!;
+        int[] nodes = _treeStack!;
+        float[] scores = _treeStackScores!;
         Span<FastTextScoredLabel> heap = _heap;
         float logThreshold = FastTextMath.StdLog(threshold);
         int count = 0;
         int depth = 0;
-        nodes[0] = tree.Root;
+        nodes[0] = (tree.Length / 2) - 1;
         scores[0] = 0f;
         depth = 1;
         while (depth > 0)
@@ -172,8 +173,8 @@ public sealed partial class FastTextPredictor
                 continue;
             }
 
-            int left = tree.Left[node];
-            int right = tree.Right[node];
+            int left = tree[2 * node];
+            int right = tree[(2 * node) + 1];
             if (left == -1 && right == -1)
             {
                 count = PushCandidate(heap, count, k, new FastTextScoredLabel(score, node));

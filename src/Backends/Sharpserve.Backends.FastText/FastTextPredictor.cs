@@ -32,7 +32,7 @@ public sealed partial class FastTextPredictor
         _dictionary = model.Dictionary;
         _input = model.Input;
         _output = model.Output;
-        _tree = model.Tree;
+        _model = model;
         _loss = model.Args.Loss;
         _labelCount = model.LabelCount;
         _wordCount = _dictionary.WordCount;
@@ -45,10 +45,10 @@ public sealed partial class FastTextPredictor
         _hidden = new float[dim];
         _scores = new float[_labelCount];
         _heap = new FastTextScoredLabel[_labelCount + 1];
-        if (_tree is not null)
+        if (model.HasTree)
         {
-            _treeNodes = new int[2 * _labelCount];
-            _treeScores = new float[2 * _labelCount];
+            _treeStack = new int[2 * _labelCount];
+            _treeStackScores = new float[2 * _labelCount];
         }
     }
 

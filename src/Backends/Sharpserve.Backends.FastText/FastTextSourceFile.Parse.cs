@@ -2,22 +2,8 @@ using Sharpserve.Abstractions;
 
 namespace Sharpserve.Backends.FastText;
 
-public sealed partial class FastTextModel
+internal sealed partial class FastTextSourceFile
 {
-    /// <summary>fastText's file magic (src/fasttext.cc), bytes BA 16 4F 2F.</summary>
-    public const int Magic = 793712314;
-
-    /// <summary>The newest file version this reader knows (fastText 0.9.x writes 12).</summary>
-    public const int MaxVersion = 12;
-
-    /// <summary>The largest dim we accept; real models use 10..300.</summary>
-    public const int MaxDim = 1 << 16;
-
-    internal const string QuantizedMessage = "quantized fastText models (.ftz) are not supported yet; use the .bin";
-
-    // Magic, version, 12 int32 args, double t, dictionary header.
-    private const int SupervisedModel = 3;
-
     // Smallest dictionary entry: empty word + NUL, int64 count, int8 type.
     private const int MinEntryBytes = 10;
 
@@ -28,10 +14,9 @@ public sealed partial class FastTextModel
     /// Maps and validates a model file. Every read is bounds-checked; any problem throws
     /// <see cref="ModelLoadException"/> naming the file and the problem.
     /// </summary>
-    public static FastTextModel Open(string path, string modelName)
+    public static FastTextSourceFile Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(modelName);
         string fileName = Path.GetFileName(path);
         if (!BitConverter.IsLittleEndian)
         {
@@ -57,7 +42,7 @@ public sealed partial class FastTextModel
             }
 
             file = FastTextMappedFile.Open(stream);
-            return Parse(file, fileName, modelName);
+            return Parse(file, fileName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -83,11 +68,11 @@ public sealed partial class FastTextModel
         }
     }
 
-    private static FastTextModel Parse(FastTextMappedFile file, string fileName, string modelName)
+    private static FastTextSourceFile Parse(FastTextMappedFile file, string fileName)
     {
         var reader = new FastTextFileReader(file, fileName);
         FastTextArgs args = ReadArgs(reader);
-        FastTextDictionary dictionary = ReadDictionary(reader, file, out long pruneIndexSize);
+        (long[] offsets, int[] lengths, int wordCount, long[] labelCounts, long tokenCount) = ReadDictionary(reader, out long pruneIndexSize);
 
         reader.BeginSection("the input matrix header");
         ReadQuantizationFlag(reader, "quant_input");
@@ -97,11 +82,11 @@ public sealed partial class FastTextModel
                 $"the dictionary is pruned (pruneidx_size = {pruneIndexSize}) but the input matrix is not quantized; fastText refuses such files too");
         }
 
-        FastTextMatrix input = ReadMatrix(reader, file, "input", (long)dictionary.WordCount + args.Bucket, "nwords + bucket", args.Dim);
+        (long inputOffset, int inputRows) = ReadMatrix(reader, "input", (long)wordCount + args.Bucket, "nwords + bucket", args.Dim);
 
         reader.BeginSection("the output matrix header");
         ReadQuantizationFlag(reader, "qout");
-        FastTextMatrix output = ReadMatrix(reader, file, "output", dictionary.LabelCount, "nlabels", args.Dim);
+        (long outputOffset, int outputRows) = ReadMatrix(reader, "output", labelCounts.Length, "nlabels", args.Dim);
 
         if (reader.Remaining != 0)
         {
@@ -112,26 +97,27 @@ public sealed partial class FastTextModel
         FastTextHuffmanTree? tree = null;
         if (args.Loss == FastTextLoss.HierarchicalSoftmax)
         {
-            tree = FastTextHuffmanTree.TryBuild(dictionary.LabelCounts)
+            tree = FastTextHuffmanTree.TryBuild(labelCounts)
                 ?? throw reader.Invalid("the label counts cannot form the hierarchical-softmax tree (a count is >= 1e15 or out of order)");
         }
 
-        return new FastTextModel(modelName, file, args, dictionary, input, output, tree);
+        return new FastTextSourceFile(
+            fileName, file, args, offsets, lengths, wordCount, labelCounts, tokenCount, inputOffset, inputRows, outputOffset, outputRows, tree);
     }
 
     private static FastTextArgs ReadArgs(FastTextFileReader reader)
     {
         reader.BeginSection("the file header");
         int magic = reader.ReadInt32();
-        if (magic != Magic)
+        if (magic != FastTextModel.Magic)
         {
-            throw reader.Invalid($"not a fastText model: magic number 0x{magic:X8}, expected 0x{Magic:X8}");
+            throw reader.Invalid($"not a fastText model: magic number 0x{magic:X8}, expected 0x{FastTextModel.Magic:X8}");
         }
 
         int version = reader.ReadInt32();
-        if (version > MaxVersion)
+        if (version > FastTextModel.MaxVersion)
         {
-            throw reader.Invalid($"unsupported fastText file version {version}; this reader knows versions up to {MaxVersion}");
+            throw reader.Invalid($"unsupported fastText file version {version}; this reader knows versions up to {FastTextModel.MaxVersion}");
         }
 
         reader.BeginSection("the training arguments");
@@ -149,7 +135,7 @@ public sealed partial class FastTextModel
         int lrUpdateRate = reader.ReadInt32();
         double t = reader.ReadDouble();
 
-        if (model != SupervisedModel)
+        if (model != FastTextModel.SupervisedModel)
         {
             throw reader.Invalid($"model is not supervised (model = {model}; 1 = cbow and 2 = skipgram have no labels to predict)");
         }
@@ -159,9 +145,9 @@ public sealed partial class FastTextModel
             throw reader.Invalid($"unknown loss {loss}; expected 1 (hs), 2 (ns), 3 (softmax) or 4 (ova)");
         }
 
-        if (dim is <= 0 or > MaxDim)
+        if (dim is <= 0 or > FastTextModel.MaxDim)
         {
-            throw reader.Invalid($"dim {dim} is out of range; expected 1..{MaxDim}");
+            throw reader.Invalid($"dim {dim} is out of range; expected 1..{FastTextModel.MaxDim}");
         }
 
         if (bucket < 0)
@@ -200,7 +186,8 @@ public sealed partial class FastTextModel
         };
     }
 
-    private static FastTextDictionary ReadDictionary(FastTextFileReader reader, FastTextMappedFile file, out long pruneIndexSize)
+    private static (long[] Offsets, int[] Lengths, int WordCount, long[] LabelCounts, long TokenCount) ReadDictionary(
+        FastTextFileReader reader, out long pruneIndexSize)
     {
         reader.BeginSection("the dictionary header");
         int size = reader.ReadInt32();
@@ -286,7 +273,7 @@ public sealed partial class FastTextModel
             reader.Skip(pruneIndexSize * 8);
         }
 
-        return new FastTextDictionary(file, offsets, lengths, nwords, labelCounts);
+        return (offsets, lengths, nwords, labelCounts, ntokens);
     }
 
     // A bool byte: 0 = dense matrix follows, 1 = quantized (.ftz), anything else is corrupt.
@@ -295,7 +282,7 @@ public sealed partial class FastTextModel
         byte flag = reader.ReadByte();
         if (flag == 1)
         {
-            throw reader.Invalid(QuantizedMessage);
+            throw reader.Invalid(FastTextModel.QuantizedMessage);
         }
 
         if (flag != 0)
@@ -304,8 +291,7 @@ public sealed partial class FastTextModel
         }
     }
 
-    private static FastTextMatrix ReadMatrix(
-        FastTextFileReader reader, FastTextMappedFile file, string name, long expectedRows, string rowsMeaning, int dim)
+    private static (long Offset, int Rows) ReadMatrix(FastTextFileReader reader, string name, long expectedRows, string rowsMeaning, int dim)
     {
         long rows = reader.ReadInt64();
         long columns = reader.ReadInt64();
@@ -328,6 +314,6 @@ public sealed partial class FastTextModel
         reader.BeginSection($"the {name} matrix");
         long offset = reader.Position;
         reader.Skip(rows * columns * sizeof(float));
-        return new FastTextMatrix(file, offset, (int)rows, (int)columns);
+        return (offset, (int)rows);
     }
 }
