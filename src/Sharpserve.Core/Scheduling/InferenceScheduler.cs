@@ -49,6 +49,12 @@ public sealed class InferenceScheduler : IAsyncDisposable
 
     public SchedulerOptions Options { get; }
 
+    /// <summary>
+    /// Optional fast path for executors that hand work to another process (process mode): called on the
+    /// submitting thread when the queue is empty; returns true when it took the item. Thread mode leaves it null.
+    /// </summary>
+    public Func<InferenceWorkItem, bool>? InlineDispatch { get; set; }
+
     /// <summary>Requests admitted and not yet answered (queued or running).</summary>
     public int PendingCount => _pending.Count;
 
@@ -72,6 +78,12 @@ public sealed class InferenceScheduler : IAsyncDisposable
         long id = Interlocked.Increment(ref _nextId);
         var item = new InferenceWorkItem(id, request, _time.GetTimestamp() + _timeoutTicks, cancellation);
         _pending[id] = item;
+        if (InlineDispatch is { } dispatch && _queue.Reader.Count == 0 && dispatch(item))
+        {
+            // Fast path: nothing is waiting and an executor took the item directly, skipping the queue hand-off.
+            return item.Completion;
+        }
+
         if (!_queue.Writer.TryWrite(item))
         {
             _pending.TryRemove(id, out _);

@@ -89,6 +89,35 @@ public sealed partial class WorkerPool
         }
     }
 
+    /// <summary>
+    /// The submitting thread's fast path: when a Ready worker has room, the request goes straight to it, with no
+    /// hand-off to the dispatcher loop. Otherwise the item takes the queue and the dispatcher handles it.
+    /// </summary>
+    private bool TryDispatchInline(InferenceWorkItem item)
+    {
+        WorkerProcess? worker = PickWorker();
+        if (worker is null || _stopping)
+        {
+            return false;
+        }
+
+        item.Attempts++;
+        ulong id = (ulong)Interlocked.Increment(ref _nextRequestId);
+        worker.InFlight[id] = new InFlightRequest(item, _time.GetTimestamp());
+        if (!worker.IsLost && Send(worker, FrameType.Infer, id, item.Request))
+        {
+            return true;
+        }
+
+        if (worker.InFlight.TryRemove(id, out _))
+        {
+            item.Attempts--;
+            return false;
+        }
+
+        return true; // the loss sweep took it and requeued it
+    }
+
     private WorkerProcess? PickWorker()
     {
         WorkerProcess? best = null;

@@ -69,6 +69,7 @@ public sealed partial class WorkerPool : IExecutor
         _socketDirectory = Directory.CreateTempSubdirectory("sharpserve-").FullName;
         _socketPath = Path.Combine(_socketDirectory, "workers.sock");
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        scheduler.InlineDispatch = TryDispatchInline;
     }
 
     public Task WarmedUp => _allWarm.Task;
