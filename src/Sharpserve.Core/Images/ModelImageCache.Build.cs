@@ -1,0 +1,206 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Hashing;
+using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
+
+namespace Sharpserve.Core.Images;
+
+public sealed partial class ModelImageCache
+{
+    private const string TempSuffix = ".tmp";
+    private const string LockSuffix = ".lock";
+
+    // Sequential reads of the source; larger buffers gained nothing measurable on a 1.4 GB model.
+    private const int HashBufferBytes = 1 << 20;
+
+    private static readonly TimeSpan s_lockPollInterval = TimeSpan.FromMilliseconds(100);
+
+    // Writes the image into a temp file next to its final path, seals it (fsync, read-only), checks it opens,
+    // and renames it into place. The source is read through one handle whose fingerprint is taken before and
+    // after; if the file changed meanwhile (or its path now names another file) the build is retried once.
+    private void Build(string sourcePath, string imagePath, IModelImageBackend backend)
+    {
+        string sourceName = Path.GetFileName(sourcePath);
+        for (int attempt = 1; ; attempt++)
+        {
+            long startNs = SourceFingerprint.ToNanoseconds(_time.GetUtcNow().UtcDateTime);
+            using FileStream source = OpenSource(sourcePath);
+            SourceFingerprint before = SourceFingerprint.Of(source.SafeFileHandle, sourcePath);
+            UInt128 contentHash = HashContent(source, sourcePath);
+            var record = new ModelImageSource(
+                before.Size,
+                contentHash,
+                before.ModifiedTimeNs,
+                before.ChangeTimeNs,
+                before.Inode,
+                before.Device,
+                FingerprintIsRacy: before.ModifiedTimeNs >= startNs - (RacyWindow.Ticks * 100));
+
+            string temp = CreateTempPath(imagePath);
+            try
+            {
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 20))
+                {
+                    var writer = new ModelImageWriter(file, backend.Name, backend.ImageFormatVersion, record);
+                    backend.WriteImage(sourcePath, writer);
+                    writer.Complete();
+
+                    // On disk before the rename, so a crash cannot leave a renamed image with unwritten pages.
+                    file.Flush(flushToDisk: true);
+                }
+
+                SourceFingerprint after = SourceFingerprint.Of(source.SafeFileHandle, sourcePath);
+                if (after != before || ReadFingerprint(sourcePath) != before)
+                {
+                    if (attempt < 2)
+                    {
+                        continue;
+                    }
+
+                    throw new ModelLoadException($"{sourceName}: the file changed while its image was being built; try again when it is complete");
+                }
+
+                Publish(temp, imagePath, sourcePath);
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ModelLoadException($"{sourceName}: cannot write the model image {imagePath}: {e.Message}", e);
+            }
+            finally
+            {
+                DeleteIfExists(temp);
+            }
+        }
+    }
+
+    // Read-only with the source's read bits (a private model stays private), checked, then renamed atomically.
+    private static void Publish(string temp, string imagePath, string sourcePath)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            const UnixFileMode ReadBits = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+            File.SetUnixFileMode(temp, (File.GetUnixFileMode(sourcePath) & ReadBits) | UnixFileMode.UserRead);
+        }
+
+        // A writer bug must not publish an image that readers would refuse.
+        ModelImage.Open(temp).Dispose();
+        File.Move(temp, imagePath, overwrite: true);
+    }
+
+    private static FileStream OpenSource(string sourcePath)
+    {
+        try
+        {
+            return new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new ModelLoadException($"{sourcePath}: no such file", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException($"{Path.GetFileName(sourcePath)}: cannot read the file: {e.Message}", e);
+        }
+    }
+
+    /// <summary>XXH128 of the whole file, read sequentially from its start.</summary>
+    private static UInt128 HashContent(FileStream source, string sourcePath)
+    {
+        var hash = new XxHash128();
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(HashBufferBytes);
+        try
+        {
+            long offset = 0;
+            int read;
+            while ((read = RandomAccess.Read(source.SafeFileHandle, buffer, offset)) > 0)
+            {
+                hash.Append(buffer.AsSpan(0, read));
+                offset += read;
+            }
+
+            return hash.GetCurrentHashAsUInt128();
+        }
+        catch (IOException e)
+        {
+            throw new ModelLoadException($"{Path.GetFileName(sourcePath)}: cannot read the file: {e.Message}", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // One builder per image at a time, across threads and processes: an exclusive open of IMAGE.lock (flock on
+    // Unix, released by the kernel if the holder dies). Waiters poll; the builder is usually done in seconds.
+    private FileStream AcquireLock(string imagePath, string sourceName)
+    {
+        string lockPath = imagePath + LockSuffix;
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+            }
+            catch (IOException e) when (IsLockedByAnother(e))
+            {
+                if (Stopwatch.GetElapsedTime(start) > LockTimeout)
+                {
+                    throw new ModelLoadException(
+                        $"{sourceName}: gave up after {LockTimeout.TotalMinutes:0} minutes waiting for another process building {Path.GetFileName(imagePath)} (lock {lockPath})", e);
+                }
+
+                Thread.Sleep(s_lockPollInterval);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ModelLoadException($"{sourceName}: cannot create the lock file {lockPath}: {e.Message}", e);
+            }
+        }
+    }
+
+    // EWOULDBLOCK from flock on Linux; ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION on Windows.
+    private static bool IsLockedByAnother(IOException e) =>
+        e.GetType() == typeof(IOException) && e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+
+    private static void CreateDirectory(string directory, string sourceName)
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(
+                $"{sourceName}: cannot create the image cache directory {directory}: {e.Message} (set SHARPSERVE_CACHE_DIR or --cache-dir to a writable directory)", e);
+        }
+    }
+
+    private static string CreateTempPath(string imagePath) =>
+        $"{imagePath}.{Environment.ProcessId}-{Guid.NewGuid():N}{TempSuffix}";
+
+    // Temp files of builders that died (the lock is held, so no live builder owns one).
+    private static void DeleteAbandonedTempFiles(string imagePath)
+    {
+        string directory = Path.GetDirectoryName(imagePath)!;
+        string pattern = Path.GetFileName(imagePath) + ".*" + TempSuffix;
+        foreach (string temp in System.IO.Directory.EnumerateFiles(directory, pattern))
+        {
+            DeleteIfExists(temp);
+        }
+    }
+
+    private static void DeleteIfExists(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the next builder removes it.
+        }
+    }
+}
