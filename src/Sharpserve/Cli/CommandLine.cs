@@ -12,6 +12,8 @@ internal static class CommandLine
           sharpserve serve [MODEL] [options]     serve MODEL (default: the embedded demo model)
           sharpserve predict MODEL [FILE] [--k N] [--threshold P]
                                                  offline predictions, as 'fasttext predict-prob'
+          sharpserve prepare MODEL [--output PATH | --cache-dir DIR]
+                                                 build the model image that serve maps; prints its path
           sharpserve status [--url URL]          models and worker processes of a running server
           sharpserve --version                   print the version
           sharpserve --help                      show this help
@@ -40,6 +42,8 @@ internal static class CommandLine
                 return await ServeCommand.RunAsync(rest);
             case "predict":
                 return PredictCommand.Run(rest);
+            case "prepare":
+                return PrepareCommand.Run(rest);
             case "status":
                 return await StatusCommand.RunAsync(rest);
             case "worker":
@@ -54,7 +58,7 @@ internal static class CommandLine
                 Console.Out.WriteLine(Help);
                 return 0;
             default:
-                return Fail($"unknown command '{command}' (commands: serve, predict; see 'sharpserve --help')");
+                return Fail($"unknown command '{command}' (commands: serve, predict, prepare; see 'sharpserve --help')");
         }
     }
 

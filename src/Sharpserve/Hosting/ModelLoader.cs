@@ -1,14 +1,82 @@
 using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
 using Sharpserve.Backends.FastText;
+using Sharpserve.Core.Images;
+using Sharpserve.Demo;
 
 namespace Sharpserve.Hosting;
 
-/// <summary>Picks the backend that recognises a model file and loads it. Local paths only: never URLs.</summary>
+/// <summary>
+/// Turns a model file into something to serve, always through a model image: <see cref="PrepareImage"/> makes
+/// sure a valid, fresh image exists (building it from the user's file if needed), <see cref="OpenImage"/> maps
+/// it. The user's file is read only while preparing; serving maps only images Sharpserve wrote, so a model file
+/// overwritten in place changes nothing until the next prepare. Local paths only: never URLs.
+/// </summary>
 internal static class ModelLoader
 {
-    private static readonly IModelBackend[] s_backends = [new FastTextBackend()];
+    private static readonly IModelImageBackend[] s_backends = [new FastTextBackend()];
 
-    public static IModel Load(string path, string modelName)
+    /// <summary>
+    /// The path of a valid image for <paramref name="sourcePath"/>, built or rebuilt in the cache directory when
+    /// missing or stale. A path that already is a Sharpserve image is checked and returned as it is.
+    /// </summary>
+    /// <param name="sourcePath">The model file (e.g. a fastText .bin) or an image made by 'sharpserve prepare'.</param>
+    /// <param name="cacheDirectory">Where images are kept; null means SHARPSERVE_CACHE_DIR or its default.</param>
+    /// <exception cref="ModelLoadException">The model or the image is unusable; the message names the file.</exception>
+    public static string PrepareImage(string sourcePath, string? cacheDirectory) =>
+        Prepare(sourcePath, cacheDirectory, outputPath: null).ImagePath;
+
+    /// <summary>Maps an image and opens it with the backend that wrote it.</summary>
+    /// <exception cref="ModelLoadException">The image is unusable; the message names it.</exception>
+    public static IModel OpenImage(string imagePath, string modelName)
+    {
+        ArgumentNullException.ThrowIfNull(imagePath);
+        ModelImage image = ModelImage.Open(imagePath);
+        foreach (IModelImageBackend backend in s_backends)
+        {
+            if (backend.Name == image.BackendName)
+            {
+                return backend.OpenImage(image, modelName);
+            }
+        }
+
+        image.Dispose();
+        throw new ModelLoadException(
+            $"{Path.GetFileName(imagePath)}: the image was written by the '{image.BackendName}' backend, which this build does not have");
+    }
+
+    /// <summary>Prepares the image in the default cache directory and opens it.</summary>
+    public static IModel Load(string path, string modelName) => OpenImage(PrepareImage(path, null), modelName);
+
+    /// <summary>
+    /// Prepares into the cache directory, or at <paramref name="outputPath"/> when given, and says what was done.
+    /// </summary>
+    public static ModelImagePreparation Prepare(string sourcePath, string? cacheDirectory, string? outputPath)
+    {
+        ArgumentNullException.ThrowIfNull(sourcePath);
+        CheckLocalFile(sourcePath);
+        if (ModelImage.HasImageMagic(sourcePath))
+        {
+            if (outputPath is not null)
+            {
+                throw new ModelLoadException($"{sourcePath}: is already a Sharpserve model image");
+            }
+
+            ModelImage.Open(sourcePath).Dispose();
+            return new ModelImagePreparation(Path.GetFullPath(sourcePath), ModelImagePreparationAction.Reused, "");
+        }
+
+        IModelImageBackend backend = FindBackend(sourcePath);
+        if (outputPath is not null)
+        {
+            string directory = Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
+            return new ModelImageCache(directory).PrepareAt(sourcePath, outputPath, backend);
+        }
+
+        return new ModelImageCache(cacheDirectory ?? CacheDirectory.Get()).Prepare(sourcePath, backend);
+    }
+
+    private static void CheckLocalFile(string path)
     {
         if (path.Contains("://", StringComparison.Ordinal))
         {
@@ -24,12 +92,15 @@ internal static class ModelLoader
         {
             throw new ModelLoadException($"{path}: no such file");
         }
+    }
 
-        foreach (IModelBackend backend in s_backends)
+    private static IModelImageBackend FindBackend(string path)
+    {
+        foreach (IModelImageBackend backend in s_backends)
         {
             if (backend.CanLoad(path))
             {
-                return backend.Load(path, modelName);
+                return backend;
             }
         }
 
