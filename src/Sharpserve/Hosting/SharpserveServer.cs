@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
 using Sharpserve.Core.Models;
 using Sharpserve.Http;
+using Sharpserve.Metrics;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.Hosting;
@@ -28,6 +29,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private readonly ILogger _logger;
     private Task _whenReady = Task.CompletedTask;
     private IReadOnlyList<ModelSource> _sources = [];
+    private readonly Sharpserve.Metrics.RequestMetrics _requestMetrics = new();
     private int _disposed;
 
     private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate)
@@ -269,12 +271,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         _app.MapPost("/v2/models/{name}/infer", oip.InferAsync);
         _app.MapPost("/v2/models/{name}/versions/{version}/infer", oip.InferAsync);
         _app.MapGet("/status", new StatusEndpoint(_registry).GetAsync);
+        _app.MapGet("/metrics", new MetricsEndpoint(_registry, _requestMetrics).GetAsync);
         _app.MapFallback(context => HttpErrors.WriteAsync(
             context, StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}"));
     }
 
     private async Task HandleErrorsAsync(HttpContext context, RequestDelegate next)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await next(context);
@@ -295,7 +299,16 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             Log.UnhandledError(_logger, ex, context.Request.Method, context.Request.Path.Value ?? "");
             await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal server error");
         }
+
+        if (!_warmupGate.IsWarmupRequest(context))
+        {
+            _requestMetrics.Record(RouteOf(context), context.Response.StatusCode, start);
+        }
     }
+
+    /// <summary>The matched route template (bounded label cardinality), or "unmatched".</summary>
+    private static string RouteOf(HttpContext context) =>
+        (context.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
 
     private static partial class Log
     {
