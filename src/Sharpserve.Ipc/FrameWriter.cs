@@ -7,8 +7,9 @@ namespace Sharpserve.Ipc;
 
 /// <summary>
 /// Encodes frames into an <see cref="IBufferWriter{T}"/> (a PipeWriter in production). Each method writes one
-/// whole frame: header, then payload. Tensors travel as name, datatype, shape and raw little-endian bytes;
-/// BYTES elements are u32-length-prefixed, as in the OIP binary extension.
+/// whole frame: header, then payload. Tensors travel as name, datatype, shape and raw little-endian bytes
+/// (every numeric type, BOOL as one byte per element); BYTES elements are u32-length-prefixed, as in the OIP
+/// binary extension.
 /// </summary>
 public static class FrameWriter
 {
@@ -107,7 +108,7 @@ public static class FrameWriter
             return size;
         }
 
-        return tensor.Fp32Data is { } floats ? 4L * floats.Length : 0;
+        return tensor.RawData.Length;
     }
 
     private static void WriteTensors(Span<byte> span, IReadOnlyList<Tensor> tensors)
@@ -140,13 +141,12 @@ public static class FrameWriter
                     offset += 4 + element.Length;
                 }
             }
-            else if (tensor.Fp32Data is { } floats)
+            else
             {
-                foreach (float value in floats)
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(span[offset..], value);
-                    offset += 4;
-                }
+                // Numeric tensors (FP32 included) already hold little-endian element bytes.
+                ReadOnlySpan<byte> raw = tensor.RawData;
+                raw.CopyTo(span[offset..]);
+                offset += raw.Length;
             }
         }
     }

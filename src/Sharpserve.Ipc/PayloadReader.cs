@@ -86,7 +86,8 @@ public static class PayloadReader
             {
                 TensorDataType.Bytes => Tensor.FromBytes(name, shape, ReadElements(ref reader, elements, dataLength, name)),
                 TensorDataType.Fp32 => Tensor.FromFp32(name, shape, ReadFloats(ref reader, elements, dataLength, name)),
-                _ => throw new IpcProtocolException($"tensor '{name}' has unsupported datatype {type}"),
+                > TensorDataType.Bytes => throw new IpcProtocolException($"tensor '{name}' has unsupported datatype {type}"),
+                _ => Tensor.FromRaw(name, (TensorDataType)type, shape, ReadRaw(ref reader, (TensorDataType)type, elements, dataLength, name)),
             };
         }
 
@@ -129,6 +130,28 @@ public static class PayloadReader
         }
 
         return values;
+    }
+
+    private static byte[] ReadRaw(ref SequenceReader<byte> reader, TensorDataType type, long elements, int dataLength, string name)
+    {
+        if (elements * type.ElementSize() != dataLength)
+        {
+            throw new IpcProtocolException($"tensor '{name}' has {elements} {type.ToProtocolName()} elements in {dataLength} bytes");
+        }
+
+        byte[] data = ReadBytes(ref reader, dataLength);
+        if (type == TensorDataType.Bool)
+        {
+            foreach (byte b in data)
+            {
+                if (b > 1)
+                {
+                    throw new IpcProtocolException($"tensor '{name}' has a BOOL element that is neither 0 nor 1");
+                }
+            }
+        }
+
+        return data;
     }
 
     private static byte[] ReadBytes(ref SequenceReader<byte> reader, int length)

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Text.Json;
-using System.Text.Unicode;
 using Sharpserve.Abstractions;
 
 namespace Sharpserve.Http;
@@ -23,7 +21,7 @@ internal static class OipInferRequestReader
         try
         {
             var reader = new Utf8JsonReader(json, s_options);
-            return TryReadRequest(ref reader, metadata, out request, out error);
+            return TryReadRequest(ref reader, json, metadata, out request, out error);
         }
         catch (JsonException ex)
         {
@@ -38,7 +36,7 @@ internal static class OipInferRequestReader
         }
     }
 
-    private static bool TryReadRequest(ref Utf8JsonReader reader, ModelMetadata metadata, out OipInferRequest? request, out string? error)
+    private static bool TryReadRequest(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ModelMetadata metadata, out OipInferRequest? request, out string? error)
     {
         request = null;
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -73,7 +71,7 @@ internal static class OipInferRequestReader
             }
             else if (reader.ValueTextEquals("inputs"u8))
             {
-                if (!TryReadInputs(ref reader, metadata, out inputs, out error))
+                if (!TryReadInputs(ref reader, json, metadata, out inputs, out error))
                 {
                     return false;
                 }
@@ -252,7 +250,7 @@ internal static class OipInferRequestReader
         return found;
     }
 
-    private static bool TryReadInputs(ref Utf8JsonReader reader, ModelMetadata metadata, out List<Tensor>? inputs, out string? error)
+    private static bool TryReadInputs(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ModelMetadata metadata, out List<Tensor>? inputs, out string? error)
     {
         inputs = null;
         reader.Read();
@@ -265,7 +263,7 @@ internal static class OipInferRequestReader
         inputs = [];
         while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
         {
-            if (!TryReadInput(ref reader, metadata, out Tensor? tensor, out error))
+            if (!TryReadInput(ref reader, json, metadata, out Tensor? tensor, out error))
             {
                 return false;
             }
@@ -289,14 +287,14 @@ internal static class OipInferRequestReader
         return true;
     }
 
-    private static bool TryReadInput(ref Utf8JsonReader reader, ModelMetadata metadata, out Tensor? tensor, out string? error)
+    private static bool TryReadInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ModelMetadata metadata, out Tensor? tensor, out string? error)
     {
         tensor = null;
         string? name = null;
         TensorDataType? dataType = null;
         List<long>? shape = null;
-        List<byte[]>? strings = null;
-        List<double>? numbers = null;
+        int dataStart = 0;
+        int dataEnd = 0;
         bool sawData = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -332,15 +330,19 @@ internal static class OipInferRequestReader
             }
             else if (reader.ValueTextEquals("data"u8))
             {
+                // The datatype may come after the data, so the array is only located here and parsed once the
+                // datatype and shape are known and checked (OipTensorDataReader).
                 sawData = true;
                 reader.Read();
-                strings = [];
-                numbers = [];
-                if (!TryReadData(ref reader, strings, numbers, out string? dataError))
+                if (reader.TokenType != JsonTokenType.StartArray)
                 {
-                    error = $"input '{name ?? "?"}': {dataError}";
+                    error = $"input '{name ?? "?"}': 'data' must be an array";
                     return false;
                 }
+
+                dataStart = checked((int)reader.TokenStartIndex);
+                reader.Skip();
+                dataEnd = checked((int)reader.BytesConsumed);
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
@@ -396,45 +398,7 @@ internal static class OipInferRequestReader
             return false;
         }
 
-        bool isBytes = dataType == TensorDataType.Bytes;
-        int given = strings!.Count + numbers!.Count;
-        if ((isBytes && numbers.Count > 0) || (!isBytes && strings.Count > 0))
-        {
-            error = isBytes
-                ? $"input '{name}' is BYTES, so 'data' must hold strings"
-                : $"input '{name}' is {dataType.Value.ToProtocolName()}, so 'data' must hold numbers";
-            return false;
-        }
-
-        if (given != elements)
-        {
-            error = $"input '{name}' has shape {ShapeText(shape)} ({elements} elements) but 'data' holds {given} values";
-            return false;
-        }
-
-        long[] shapeArray = [.. shape];
-        if (isBytes)
-        {
-            tensor = Tensor.FromBytes(name, shapeArray, [.. strings]);
-        }
-        else if (dataType == TensorDataType.Fp32)
-        {
-            float[] values = new float[numbers.Count];
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = (float)numbers[i];
-            }
-
-            tensor = Tensor.FromFp32(name, shapeArray, values);
-        }
-        else
-        {
-            error = $"input '{name}': datatype {dataType.Value.ToProtocolName()} is not supported by this server yet";
-            return false;
-        }
-
-        error = null;
-        return true;
+        return OipTensorDataReader.TryRead(json[dataStart..dataEnd], name, dataType.Value, [.. shape], elements, out tensor, out error);
     }
 
     private static bool TryParseDataType(ref Utf8JsonReader reader, out TensorDataType type)
@@ -471,90 +435,6 @@ internal static class OipInferRequestReader
         return true;
     }
 
-    /// <summary>Reads 'data' as a flat or nested array (row-major), collecting strings or numbers.</summary>
-    private static bool TryReadData(ref Utf8JsonReader reader, List<byte[]> strings, List<double> numbers, out string? error)
-    {
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            error = "'data' must be an array";
-            return false;
-        }
-
-        int depth = reader.CurrentDepth;
-        while (reader.Read())
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.EndArray when reader.CurrentDepth == depth:
-                    error = null;
-                    return true;
-                case JsonTokenType.StartArray:
-                case JsonTokenType.EndArray:
-                    break;
-                case JsonTokenType.String:
-                    if (strings.Count + numbers.Count >= MaxElementsPerTensor)
-                    {
-                        error = $"'data' holds more than {MaxElementsPerTensor} values";
-                        return false;
-                    }
-
-                    if (!TryCopyUtf8(ref reader, out byte[] bytes))
-                    {
-                        error = "a string in 'data' is not valid UTF-8";
-                        return false;
-                    }
-
-                    strings.Add(bytes);
-                    break;
-                case JsonTokenType.Number:
-                    if (strings.Count + numbers.Count >= MaxElementsPerTensor)
-                    {
-                        error = $"'data' holds more than {MaxElementsPerTensor} values";
-                        return false;
-                    }
-
-                    numbers.Add(reader.GetDouble());
-                    break;
-                case JsonTokenType.True:
-                    numbers.Add(1);
-                    break;
-                case JsonTokenType.False:
-                    numbers.Add(0);
-                    break;
-                default:
-                    error = $"'data' may hold only strings, numbers, booleans or nested arrays, found {reader.TokenType}";
-                    return false;
-            }
-        }
-
-        error = "'data' is not closed";
-        return false;
-    }
-
-    private static bool TryCopyUtf8(ref Utf8JsonReader reader, out byte[] bytes)
-    {
-        int maxLength = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
-        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
-        {
-            bytes = reader.ValueSpan.ToArray();
-        }
-        else
-        {
-            byte[] rented = ArrayPool<byte>.Shared.Rent(Math.Max(maxLength, 1));
-            try
-            {
-                int written = reader.CopyString(rented);
-                bytes = rented.AsSpan(0, written).ToArray();
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
-        return Utf8.IsValid(bytes);
-    }
-
     private static bool ShapeMatches(List<long> shape, IReadOnlyList<long> expected)
     {
         if (shape.Count != expected.Count)
@@ -573,21 +453,8 @@ internal static class OipInferRequestReader
         return true;
     }
 
-    private static bool TryElementCount(List<long> shape, out long elements)
-    {
-        elements = 1;
-        foreach (long dim in shape)
-        {
-            if (dim != 0 && elements > MaxElementsPerTensor / dim)
-            {
-                return false;
-            }
-
-            elements *= dim;
-        }
-
-        return elements <= MaxElementsPerTensor;
-    }
+    private static bool TryElementCount(List<long> shape, out long elements) =>
+        TensorDataTypes.TryGetElementCount(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(shape), MaxElementsPerTensor, out elements);
 
     private static TensorMetadata? FindInput(ModelMetadata metadata, string name)
     {

@@ -58,12 +58,122 @@ internal static class OipResponseWriter
         {
             foreach (float value in floats)
             {
-                writer.WriteNumberValue(value);
+                WriteFloat(writer, value);
             }
+        }
+        else
+        {
+            WriteNumbers(writer, tensor);
         }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
+    }
+
+    /// <summary>Writes the elements of a numeric tensor other than FP32, each as a JSON number (BOOL as true/false).</summary>
+    private static void WriteNumbers(Utf8JsonWriter writer, Tensor tensor)
+    {
+        ReadOnlySpan<byte> raw = tensor.RawData;
+        switch (tensor.DataType)
+        {
+            case TensorDataType.Bool:
+                foreach (byte b in raw)
+                {
+                    writer.WriteBooleanValue(b != 0);
+                }
+
+                break;
+            case TensorDataType.UInt8:
+                foreach (byte b in raw)
+                {
+                    writer.WriteNumberValue(b);
+                }
+
+                break;
+            case TensorDataType.Int8:
+                foreach (sbyte v in tensor.GetData<sbyte>())
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                break;
+            case TensorDataType.UInt16:
+                foreach (ushort v in tensor.GetData<ushort>())
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                break;
+            case TensorDataType.Int16:
+                foreach (short v in tensor.GetData<short>())
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                break;
+            case TensorDataType.UInt32:
+                foreach (uint v in tensor.GetData<uint>())
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                break;
+            case TensorDataType.Int32:
+                foreach (int v in tensor.GetData<int>())
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                break;
+            case TensorDataType.UInt64:
+                foreach (ulong v in tensor.GetData<ulong>())
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                break;
+            case TensorDataType.Int64:
+                foreach (long v in tensor.GetData<long>())
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                break;
+            case TensorDataType.Fp16:
+                foreach (Half v in tensor.GetData<Half>())
+                {
+                    WriteFloat(writer, (float)v);
+                }
+
+                break;
+            case TensorDataType.Fp64:
+                foreach (double v in tensor.GetData<double>())
+                {
+                    if (double.IsFinite(v))
+                    {
+                        writer.WriteNumberValue(v);
+                    }
+                    else
+                    {
+                        writer.WriteNullValue();
+                    }
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>JSON has no NaN or infinity; a model that outputs them gets null in their place rather than a 500.</summary>
+    private static void WriteFloat(Utf8JsonWriter writer, float value)
+    {
+        if (float.IsFinite(value))
+        {
+            writer.WriteNumberValue(value);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
     }
 
     /// <summary>Writes bytes as a JSON string; bytes that are not UTF-8 (possible in a model's labels) are replaced, not thrown on.</summary>

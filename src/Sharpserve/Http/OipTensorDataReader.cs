@@ -1,0 +1,288 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Unicode;
+using Sharpserve.Abstractions;
+
+namespace Sharpserve.Http;
+
+/// <summary>
+/// Reads the 'data' array of one OIP JSON input (flat or nested, row-major) once its datatype and shape are
+/// known and validated, straight into a buffer of exactly the declared size: numbers are parsed per datatype
+/// with range checks (an INT8 300, a fraction for an integer type or an FP32 beyond its range is an error naming
+/// the tensor), BOOL takes true/false, BYTES takes UTF-8 strings.
+/// </summary>
+internal static class OipTensorDataReader
+{
+    private static readonly JsonReaderOptions s_options = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
+
+    /// <param name="json">The 'data' array, from its '[' to its ']' inclusive.</param>
+    /// <param name="elements">The element count of the declared shape, already checked against the limits.</param>
+    public static bool TryRead(ReadOnlySpan<byte> json, string name, TensorDataType dataType, long[] shape, long elements, out Tensor? tensor, out string? error)
+    {
+        tensor = null;
+        var reader = new Utf8JsonReader(json, s_options);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+        {
+            error = $"input '{name}': 'data' must be an array";
+            return false;
+        }
+
+        // Count first, so a short 'data' under a huge declared shape allocates nothing.
+        Utf8JsonReader counter = reader;
+        long scalars = 0;
+        while (counter.Read())
+        {
+            if (counter.TokenType is not (JsonTokenType.StartArray or JsonTokenType.EndArray))
+            {
+                scalars++;
+            }
+        }
+
+        if (scalars != elements)
+        {
+            error = CountMismatch(name, shape, elements, scalars);
+            return false;
+        }
+
+        return dataType == TensorDataType.Bytes
+            ? TryReadStrings(ref reader, name, shape, elements, out tensor, out error)
+            : TryReadNumbers(ref reader, name, dataType, shape, elements, out tensor, out error);
+    }
+
+    private static bool TryReadStrings(ref Utf8JsonReader reader, string name, long[] shape, long elements, out Tensor? tensor, out string? error)
+    {
+        tensor = null;
+        var values = new byte[elements][];
+        long count = 0;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartArray:
+                case JsonTokenType.EndArray:
+                    break;
+                case JsonTokenType.String:
+                    if (count < elements)
+                    {
+                        if (!TryCopyUtf8(ref reader, out values[count]))
+                        {
+                            error = $"input '{name}': a string in 'data' is not valid UTF-8";
+                            return false;
+                        }
+                    }
+
+                    count++;
+                    break;
+                case JsonTokenType.Number:
+                case JsonTokenType.True:
+                case JsonTokenType.False:
+                    error = $"input '{name}' is BYTES, so 'data' must hold strings";
+                    return false;
+                default:
+                    error = $"input '{name}': 'data' may hold only strings, numbers, booleans or nested arrays, found {reader.TokenType}";
+                    return false;
+            }
+        }
+
+        if (count != elements)
+        {
+            error = CountMismatch(name, shape, elements, count);
+            return false;
+        }
+
+        tensor = Tensor.FromBytes(name, shape, values);
+        error = null;
+        return true;
+    }
+
+    private static bool TryReadNumbers(ref Utf8JsonReader reader, string name, TensorDataType dataType, long[] shape, long elements, out Tensor? tensor, out string? error)
+    {
+        tensor = null;
+        int size = dataType.ElementSize();
+        byte[] data = new byte[elements * size];
+        long count = 0;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartArray:
+                case JsonTokenType.EndArray:
+                    break;
+                case JsonTokenType.Number:
+                case JsonTokenType.True:
+                case JsonTokenType.False:
+                    if (count < elements && !TryWriteElement(ref reader, dataType, data.AsSpan((int)(count * size), size)))
+                    {
+                        error = $"input '{name}': element {count} ({ValueText(ref reader)}) is not a valid {dataType.ToProtocolName()} value";
+                        return false;
+                    }
+
+                    count++;
+                    break;
+                case JsonTokenType.String:
+                    error = $"input '{name}' is {dataType.ToProtocolName()}, so 'data' must hold {(dataType == TensorDataType.Bool ? "true or false" : "numbers")}";
+                    return false;
+                default:
+                    error = $"input '{name}': 'data' may hold only strings, numbers, booleans or nested arrays, found {reader.TokenType}";
+                    return false;
+            }
+        }
+
+        if (count != elements)
+        {
+            error = CountMismatch(name, shape, elements, count);
+            return false;
+        }
+
+        tensor = Tensor.FromRaw(name, dataType, shape, data);
+        error = null;
+        return true;
+    }
+
+    private static bool TryWriteElement(ref Utf8JsonReader reader, TensorDataType dataType, Span<byte> target)
+    {
+        if (dataType == TensorDataType.Bool)
+        {
+            if (reader.TokenType == JsonTokenType.Number)
+            {
+                return false;
+            }
+
+            target[0] = reader.TokenType == JsonTokenType.True ? (byte)1 : (byte)0;
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            return false;
+        }
+
+        switch (dataType)
+        {
+            case TensorDataType.Int8:
+                if (!reader.TryGetInt64(out long i8) || i8 is < sbyte.MinValue or > sbyte.MaxValue)
+                {
+                    return false;
+                }
+
+                target[0] = (byte)(sbyte)i8;
+                return true;
+            case TensorDataType.Int16:
+                if (!reader.TryGetInt64(out long i16) || i16 is < short.MinValue or > short.MaxValue)
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteInt16LittleEndian(target, (short)i16);
+                return true;
+            case TensorDataType.Int32:
+                if (!reader.TryGetInt32(out int i32))
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteInt32LittleEndian(target, i32);
+                return true;
+            case TensorDataType.Int64:
+                if (!reader.TryGetInt64(out long i64))
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteInt64LittleEndian(target, i64);
+                return true;
+            case TensorDataType.UInt8:
+                if (!reader.TryGetUInt64(out ulong u8) || u8 > byte.MaxValue)
+                {
+                    return false;
+                }
+
+                target[0] = (byte)u8;
+                return true;
+            case TensorDataType.UInt16:
+                if (!reader.TryGetUInt64(out ulong u16) || u16 > ushort.MaxValue)
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteUInt16LittleEndian(target, (ushort)u16);
+                return true;
+            case TensorDataType.UInt32:
+                if (!reader.TryGetUInt32(out uint u32))
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteUInt32LittleEndian(target, u32);
+                return true;
+            case TensorDataType.UInt64:
+                if (!reader.TryGetUInt64(out ulong u64))
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteUInt64LittleEndian(target, u64);
+                return true;
+            case TensorDataType.Fp16:
+                if (!reader.TryGetDouble(out double h) || !Half.IsFinite((Half)h))
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteHalfLittleEndian(target, (Half)h);
+                return true;
+            case TensorDataType.Fp32:
+                if (!reader.TryGetDouble(out double f) || !float.IsFinite((float)f))
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteSingleLittleEndian(target, (float)f);
+                return true;
+            case TensorDataType.Fp64:
+                if (!reader.TryGetDouble(out double d) || !double.IsFinite(d))
+                {
+                    return false;
+                }
+
+                BinaryPrimitives.WriteDoubleLittleEndian(target, d);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static string ValueText(ref Utf8JsonReader reader)
+    {
+        ReadOnlySpan<byte> value = reader.ValueSpan;
+        return System.Text.Encoding.UTF8.GetString(value.Length > 40 ? value[..40] : value);
+    }
+
+    private static string CountMismatch(string name, long[] shape, long elements, long count) =>
+        $"input '{name}' has shape {OipInferRequestReader.ShapeText(shape)} ({elements} elements) but 'data' holds {count} values";
+
+    private static bool TryCopyUtf8(ref Utf8JsonReader reader, out byte[] bytes)
+    {
+        int maxLength = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            bytes = reader.ValueSpan.ToArray();
+        }
+        else
+        {
+            byte[] rented = ArrayPool<byte>.Shared.Rent(Math.Max(maxLength, 1));
+            try
+            {
+                int written = reader.CopyString(rented);
+                bytes = rented.AsSpan(0, written).ToArray();
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        return Utf8.IsValid(bytes);
+    }
+}
