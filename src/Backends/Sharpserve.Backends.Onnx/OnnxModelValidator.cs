@@ -1,0 +1,492 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using System.Text;
+using Sharpserve.Abstractions;
+
+namespace Sharpserve.Backends.Onnx;
+
+/// <summary>
+/// Checks an ONNX model file before ONNX Runtime (native code) sees it. The file is untrusted: it is parsed here
+/// with a bounds-checked protobuf reader, every tensor that keeps its data in an external file is found (graph
+/// initializers, sparse initializers, tensor attributes of nodes, in subgraphs, functions and training info),
+/// and its location must be a relative path without "..", not one of ONNX Runtime's special markers (such as
+/// <c>*/_ORT_MEM_ADDR_/*</c>, which makes the offset a raw memory address), and must resolve, through symlinks,
+/// to a regular file inside the model's folder; the declared offset and length must lie within that file and
+/// agree with the tensor's shape. Anything else is refused with a <see cref="ModelLoadException"/> naming the file
+/// and the tensor.
+/// </summary>
+internal static partial class OnnxModelValidator
+{
+    private const int MaxNesting = 64;
+
+    // TensorProto.DataType → bytes per element; 0 where the size is not a whole number of bytes or varies.
+    private static readonly int[] s_onnxElementSizes = [0, 4, 1, 1, 2, 2, 4, 8, 0, 1, 2, 8, 4, 8, 8, 16, 2, 1, 1, 1, 1, 0, 0, 0];
+
+    public static unsafe OnnxModelFile Validate(string path)
+    {
+        string fullPath = System.IO.Path.GetFullPath(path);
+        string name = System.IO.Path.GetFileName(fullPath);
+        long length;
+        try
+        {
+            length = new FileInfo(fullPath).Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException($"{name}: cannot read the model: {e.Message}", e);
+        }
+
+        if (length == 0)
+        {
+            throw new ModelLoadException($"{name}: the file is empty, not an ONNX model");
+        }
+
+        if (length > int.MaxValue)
+        {
+            throw new ModelLoadException($"{name}: {length} bytes is over the 2 GiB protobuf limit; keep the weights in external data");
+        }
+
+        string modelDirectory = RealPath(System.IO.Path.GetDirectoryName(fullPath)!)
+            ?? throw new ModelLoadException($"{name}: cannot resolve the model's folder");
+        var state = new State(name, modelDirectory);
+        try
+        {
+            using var file = MemoryMappedFile.CreateFromFile(fullPath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            using MemoryMappedViewAccessor view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            byte* pointer = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            try
+            {
+                var data = new ReadOnlySpan<byte>(pointer + view.PointerOffset, (int)length);
+                WalkModel(data, state);
+            }
+            finally
+            {
+                view.SafeMemoryMappedViewHandle.ReleasePointer();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException($"{name}: cannot read the model: {e.Message}", e);
+        }
+
+        if (!state.SawGraph)
+        {
+            throw new ModelLoadException($"{name}: not an ONNX model (no graph)");
+        }
+
+        return new OnnxModelFile(fullPath, [.. state.Files.Keys], state.ExternalTensors);
+    }
+
+    /// <summary>Cheap check for <c>CanLoad</c>: the first field of the file is a ModelProto field with the right wire type.</summary>
+    public static bool LooksLikeModelProto(ReadOnlySpan<byte> head)
+    {
+        var reader = new ProtobufReader(head);
+        if (!reader.TryReadField())
+        {
+            // A head cut inside a long first field is still fine if the tag itself was valid; be strict and
+            // accept only whole first fields of the usual small kinds or a graph/opset that starts here.
+            return false;
+        }
+
+        return reader.FieldNumber switch
+        {
+            1 or 5 => reader.WireType == ProtobufReader.WireVarint,
+            2 or 3 or 4 or 6 or 7 or 8 or 14 or 20 or 25 => reader.WireType == ProtobufReader.WireLengthDelimited,
+            _ => false,
+        };
+    }
+
+    private static void WalkModel(ReadOnlySpan<byte> model, State state)
+    {
+        var reader = new ProtobufReader(model);
+        while (reader.TryReadField())
+        {
+            if (reader.WireType != ProtobufReader.WireLengthDelimited)
+            {
+                continue;
+            }
+
+            switch (reader.FieldNumber)
+            {
+                case 7:
+                    state.SawGraph = true;
+                    WalkGraph(reader.Bytes, state, 0);
+                    break;
+                case 20: // TrainingInfoProto: initialization (1) and algorithm (2) graphs
+                    WalkGraphFields(reader.Bytes, state, 0, 1, 2);
+                    break;
+                case 25: // FunctionProto: node (7), attribute_proto (11)
+                    WalkFunction(reader.Bytes, state, 0);
+                    break;
+            }
+        }
+
+        CheckReader(in reader, state, "the model");
+    }
+
+    private static void WalkGraphFields(ReadOnlySpan<byte> message, State state, int depth, int first, int second)
+    {
+        var reader = new ProtobufReader(message);
+        while (reader.TryReadField())
+        {
+            if (reader.WireType == ProtobufReader.WireLengthDelimited && (reader.FieldNumber == first || reader.FieldNumber == second))
+            {
+                WalkGraph(reader.Bytes, state, depth + 1);
+            }
+        }
+
+        CheckReader(in reader, state, "training info");
+    }
+
+    private static void WalkFunction(ReadOnlySpan<byte> function, State state, int depth)
+    {
+        var reader = new ProtobufReader(function);
+        while (reader.TryReadField())
+        {
+            if (reader.WireType != ProtobufReader.WireLengthDelimited)
+            {
+                continue;
+            }
+
+            if (reader.FieldNumber == 7)
+            {
+                WalkNode(reader.Bytes, state, depth + 1);
+            }
+            else if (reader.FieldNumber == 11)
+            {
+                WalkAttribute(reader.Bytes, state, depth + 1);
+            }
+        }
+
+        CheckReader(in reader, state, "a function");
+    }
+
+    private static void WalkGraph(ReadOnlySpan<byte> graph, State state, int depth)
+    {
+        CheckDepth(depth, state);
+        var reader = new ProtobufReader(graph);
+        while (reader.TryReadField())
+        {
+            if (reader.WireType != ProtobufReader.WireLengthDelimited)
+            {
+                continue;
+            }
+
+            switch (reader.FieldNumber)
+            {
+                case 1:
+                    WalkNode(reader.Bytes, state, depth + 1);
+                    break;
+                case 5:
+                    CheckTensor(reader.Bytes, state);
+                    break;
+                case 15:
+                    WalkSparseTensor(reader.Bytes, state);
+                    break;
+            }
+        }
+
+        CheckReader(in reader, state, "a graph");
+    }
+
+    private static void WalkNode(ReadOnlySpan<byte> node, State state, int depth)
+    {
+        CheckDepth(depth, state);
+        var reader = new ProtobufReader(node);
+        while (reader.TryReadField())
+        {
+            if (reader.WireType == ProtobufReader.WireLengthDelimited && reader.FieldNumber == 5)
+            {
+                WalkAttribute(reader.Bytes, state, depth + 1);
+            }
+        }
+
+        CheckReader(in reader, state, "a node");
+    }
+
+    private static void WalkAttribute(ReadOnlySpan<byte> attribute, State state, int depth)
+    {
+        CheckDepth(depth, state);
+        var reader = new ProtobufReader(attribute);
+        while (reader.TryReadField())
+        {
+            if (reader.WireType != ProtobufReader.WireLengthDelimited)
+            {
+                continue;
+            }
+
+            switch (reader.FieldNumber)
+            {
+                case 5 or 10: // t, tensors
+                    CheckTensor(reader.Bytes, state);
+                    break;
+                case 6 or 11: // g, graphs
+                    WalkGraph(reader.Bytes, state, depth + 1);
+                    break;
+                case 22 or 23: // sparse_tensor, sparse_tensors
+                    WalkSparseTensor(reader.Bytes, state);
+                    break;
+            }
+        }
+
+        CheckReader(in reader, state, "an attribute");
+    }
+
+    private static void WalkSparseTensor(ReadOnlySpan<byte> sparse, State state)
+    {
+        var reader = new ProtobufReader(sparse);
+        while (reader.TryReadField())
+        {
+            if (reader.WireType == ProtobufReader.WireLengthDelimited && reader.FieldNumber is 1 or 2)
+            {
+                CheckTensor(reader.Bytes, state);
+            }
+        }
+
+        CheckReader(in reader, state, "a sparse tensor");
+    }
+
+    private static void CheckTensor(ReadOnlySpan<byte> tensor, State state)
+    {
+        var reader = new ProtobufReader(tensor);
+        string tensorName = "?";
+        long dataType = 0;
+        bool external = false;
+        var dims = new List<long>();
+        var entries = new List<(string Key, string Value)>();
+        bool dimsValid = true;
+        while (reader.TryReadField())
+        {
+            switch (reader.FieldNumber)
+            {
+                case 1 when reader.WireType == ProtobufReader.WireVarint:
+                    dims.Add((long)reader.Varint);
+                    break;
+                case 1 when reader.WireType == ProtobufReader.WireLengthDelimited:
+                    dimsValid &= ProtobufReader.TryReadPackedVarints(reader.Bytes, dims);
+                    break;
+                case 2 when reader.WireType == ProtobufReader.WireVarint:
+                    dataType = (long)reader.Varint;
+                    break;
+                case 8 when reader.WireType == ProtobufReader.WireLengthDelimited:
+                    tensorName = Encoding.UTF8.GetString(reader.Bytes);
+                    break;
+                case 13 when reader.WireType == ProtobufReader.WireLengthDelimited:
+                    entries.Add(ReadEntry(reader.Bytes, state));
+                    break;
+                case 14 when reader.WireType == ProtobufReader.WireVarint:
+                    external = reader.Varint == 1;
+                    break;
+            }
+        }
+
+        CheckReader(in reader, state, $"tensor '{tensorName}'");
+        if (!external && entries.Count == 0)
+        {
+            return;
+        }
+
+        if (!external)
+        {
+            throw state.Refuse($"tensor '{tensorName}' has external_data entries but is not marked EXTERNAL");
+        }
+
+        if (!dimsValid)
+        {
+            throw state.Refuse($"tensor '{tensorName}' has malformed dims");
+        }
+
+        CheckExternalData(tensorName, dataType, dims, entries, state);
+    }
+
+    private static (string Key, string Value) ReadEntry(ReadOnlySpan<byte> entry, State state)
+    {
+        var reader = new ProtobufReader(entry);
+        string key = "";
+        string value = "";
+        while (reader.TryReadField())
+        {
+            if (reader.WireType == ProtobufReader.WireLengthDelimited)
+            {
+                if (reader.FieldNumber == 1)
+                {
+                    key = Encoding.UTF8.GetString(reader.Bytes);
+                }
+                else if (reader.FieldNumber == 2)
+                {
+                    value = Encoding.UTF8.GetString(reader.Bytes);
+                }
+            }
+        }
+
+        CheckReader(in reader, state, "an external_data entry");
+        return (key, value);
+    }
+
+    private static void CheckExternalData(string tensorName, long dataType, List<long> dims, List<(string Key, string Value)> entries, State state)
+    {
+        string? location = null;
+        long offset = 0;
+        long? declaredLength = null;
+        foreach ((string key, string value) in entries)
+        {
+            switch (key)
+            {
+                case "location":
+                    location = value;
+                    break;
+                case "offset":
+                    offset = ParseNonNegative(value, "offset", tensorName, state);
+                    break;
+                case "length":
+                    declaredLength = ParseNonNegative(value, "length", tensorName, state);
+                    break;
+                case "checksum":
+                    break;
+                default:
+                    throw state.Refuse($"tensor '{tensorName}' has an unknown external_data key '{key}'");
+            }
+        }
+
+        if (string.IsNullOrEmpty(location))
+        {
+            throw state.Refuse($"tensor '{tensorName}' is EXTERNAL but names no location");
+        }
+
+        string target = ResolveLocation(location, tensorName, state);
+        long fileLength = state.FileLength(target);
+
+        long elementSize = dataType is > 0 and < 24 ? s_onnxElementSizes[dataType] : 0;
+        long? expected = null;
+        if (elementSize > 0)
+        {
+            if (!TensorDataTypes.TryGetElementCount(CollectionsMarshal.AsSpan(dims), long.MaxValue / elementSize, out long elements))
+            {
+                throw state.Refuse($"tensor '{tensorName}' has a shape whose size overflows");
+            }
+
+            expected = elements * elementSize;
+        }
+
+        if (declaredLength is { } declared && expected is { } size && declared != size)
+        {
+            throw state.Refuse($"tensor '{tensorName}' declares {declared} bytes of external data; its shape needs {size}");
+        }
+
+        long length = declaredLength ?? expected ?? (fileLength - offset);
+        if (offset > fileLength || length > fileLength - offset)
+        {
+            throw state.Refuse(
+                $"tensor '{tensorName}' reads bytes {offset}..{offset + length} of '{location}', which has only {fileLength}");
+        }
+
+        state.ExternalTensors++;
+    }
+
+    private static string ResolveLocation(string location, string tensorName, State state)
+    {
+        if (location.Contains('\0', StringComparison.Ordinal) || location.StartsWith("*/", StringComparison.Ordinal) ||
+            location.Contains("_ORT_", StringComparison.Ordinal))
+        {
+            throw state.Refuse($"tensor '{tensorName}': external data location '{Printable(location)}' is a special marker, not a file");
+        }
+
+        if (System.IO.Path.IsPathRooted(location) || location.StartsWith('~') || location.Contains('\\', StringComparison.Ordinal) ||
+            location.Contains(':', StringComparison.Ordinal))
+        {
+            throw state.Refuse($"tensor '{tensorName}': external data location '{Printable(location)}' must be a relative path inside the model's folder");
+        }
+
+        if (location.Contains("..", StringComparison.Ordinal))
+        {
+            throw state.Refuse($"tensor '{tensorName}': external data location '{Printable(location)}' contains '..'");
+        }
+
+        string joined = System.IO.Path.Combine(state.ModelDirectory, location);
+        string? resolved = RealPath(joined);
+        if (resolved is null)
+        {
+            throw state.Refuse($"tensor '{tensorName}': external data file '{Printable(location)}' does not exist");
+        }
+
+        if (!resolved.StartsWith(state.ModelDirectory + "/", StringComparison.Ordinal))
+        {
+            throw state.Refuse($"tensor '{tensorName}': external data file '{Printable(location)}' resolves outside the model's folder");
+        }
+
+        // FIFOs, sockets and device nodes report size 0 (and a FIFO would block ONNX Runtime's read): only
+        // non-empty files that are not directories or devices are data files.
+        var info = new FileInfo(resolved);
+        if (!info.Exists || (info.Attributes & (FileAttributes.Directory | FileAttributes.Device)) != 0 || info.Length == 0)
+        {
+            throw state.Refuse($"tensor '{tensorName}': external data '{Printable(location)}' is not a non-empty regular file");
+        }
+
+        return resolved;
+    }
+
+    private static long ParseNonNegative(string value, string key, string tensorName, State state) =>
+        long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long parsed)
+            ? parsed
+            : throw state.Refuse($"tensor '{tensorName}': external_data '{key}' must be a non-negative integer, got '{Printable(value)}'");
+
+    private static string Printable(string text)
+    {
+        var builder = new StringBuilder(Math.Min(text.Length, 200));
+        foreach (char c in text)
+        {
+            if (builder.Length == 200)
+            {
+                builder.Append('…');
+                break;
+            }
+
+            builder.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return builder.ToString();
+    }
+
+    private static void CheckDepth(int depth, State state)
+    {
+        if (depth > MaxNesting)
+        {
+            throw state.Refuse($"subgraphs nest deeper than {MaxNesting}");
+        }
+    }
+
+    private static void CheckReader(in ProtobufReader reader, State state, string what)
+    {
+        if (reader.Failed)
+        {
+            throw state.Refuse($"corrupt protobuf in {what}; not a valid ONNX model");
+        }
+    }
+
+    private sealed class State(string name, string modelDirectory)
+    {
+        public string Name { get; } = name;
+
+        public string ModelDirectory { get; } = modelDirectory;
+
+        public bool SawGraph { get; set; }
+
+        public int ExternalTensors { get; set; }
+
+        public Dictionary<string, long> Files { get; } = new(StringComparer.Ordinal);
+
+        public long FileLength(string resolvedPath)
+        {
+            if (!Files.TryGetValue(resolvedPath, out long length))
+            {
+                length = new FileInfo(resolvedPath).Length;
+                Files[resolvedPath] = length;
+            }
+
+            return length;
+        }
+
+        public ModelLoadException Refuse(string problem) => new($"{Name}: {problem}");
+    }
+}

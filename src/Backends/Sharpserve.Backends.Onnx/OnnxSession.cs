@@ -1,0 +1,229 @@
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
+using Sharpserve.Abstractions;
+using Tensor = Sharpserve.Abstractions.Tensor;
+
+namespace Sharpserve.Backends.Onnx;
+
+/// <summary>
+/// One executor's use of the shared <see cref="OnnxModel"/>: validates a request against the model's metadata
+/// (every input present and known, datatype, rank and fixed dimensions, element count and byte size within the
+/// limits, data matching the shape exactly) and returns <see cref="InferErrorKind.BadInput"/> naming the tensor,
+/// before anything reaches ONNX Runtime; then runs it on the shared session.
+/// </summary>
+internal sealed class OnnxSession(OnnxModel model) : IModelSession
+{
+    private readonly OnnxModel _model = model;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _inputNames = [.. model.Metadata.Inputs.Select(i => i.Name)];
+
+    public InferResult Infer(InferenceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        IReadOnlyList<TensorMetadata> expected = _model.Metadata.Inputs;
+        if (Validate(request, expected) is { } error)
+        {
+            return error;
+        }
+
+        var values = new OrtValue[expected.Count];
+        try
+        {
+            for (int i = 0; i < expected.Count; i++)
+            {
+                values[i] = ToOrtValue(request.FindInput(expected[i].Name)!);
+            }
+
+            using IDisposableReadOnlyCollection<OrtValue> outputs = _model.Session.Run(_runOptions, _inputNames, values, _model.OutputNames);
+            var tensors = new Tensor[_model.OutputNames.Length];
+            int index = 0;
+            foreach (OrtValue output in outputs)
+            {
+                tensors[index] = FromOrtValue(_model.OutputNames[index], output);
+                index++;
+            }
+
+            return InferResult.Success(new InferenceResponse(tensors));
+        }
+        catch (OnnxRuntimeException e) when (e.Message.StartsWith("[ErrorCode:InvalidArgument]", StringComparison.Ordinal))
+        {
+            return InferError.BadInput($"model '{_model.Metadata.Name}' refused the input: {e.Message}");
+        }
+        catch (OnnxRuntimeException e)
+        {
+            return InferResult.Failure(InferErrorKind.BackendFailed, $"ONNX Runtime failed: {e.Message}");
+        }
+        finally
+        {
+            foreach (OrtValue? value in values)
+            {
+                value?.Dispose();
+            }
+        }
+    }
+
+    private InferError? Validate(InferenceRequest request, IReadOnlyList<TensorMetadata> expected)
+    {
+        string model = _model.Metadata.Name;
+        foreach (Tensor input in request.Inputs)
+        {
+            if (Find(expected, input.Name) is null)
+            {
+                return InferError.BadInput($"unknown input '{input.Name}'; model '{model}' takes {List(expected)}");
+            }
+        }
+
+        OnnxBackendOptions limits = _model.Options;
+        foreach (TensorMetadata meta in expected)
+        {
+            Tensor? input = request.FindInput(meta.Name);
+            if (input is null)
+            {
+                return InferError.BadInput($"input '{meta.Name}' is missing; model '{model}' needs {List(expected)}");
+            }
+
+            if (input.DataType != meta.DataType)
+            {
+                return InferError.BadInput(
+                    $"input '{meta.Name}' has datatype {input.DataType.ToProtocolName()}; model '{model}' expects {meta.DataType.ToProtocolName()}");
+            }
+
+            if (!ShapeMatches(input.Shape, meta.Shape))
+            {
+                return InferError.BadInput(
+                    $"input '{meta.Name}' has shape {ShapeText(input.Shape)}; model '{model}' expects {ShapeText(meta.Shape)} (-1: any size)");
+            }
+
+            if (!TensorDataTypes.TryGetElementCount(input.Shape, limits.MaxElementsPerTensor, out long elements))
+            {
+                return InferError.BadInput($"input '{meta.Name}' declares shape {ShapeText(input.Shape)}, more than {limits.MaxElementsPerTensor} elements");
+            }
+
+            if (input.ElementCount != elements)
+            {
+                return InferError.BadInput($"input '{meta.Name}' has shape {ShapeText(input.Shape)} ({elements} elements) but holds {input.ElementCount} values");
+            }
+
+            long bytes = ByteSize(input);
+            if (bytes > limits.MaxBytesPerTensor)
+            {
+                return InferError.BadInput($"input '{meta.Name}' holds {bytes} bytes, more than the limit of {limits.MaxBytesPerTensor}");
+            }
+        }
+
+        return null;
+    }
+
+    private static long ByteSize(Tensor tensor)
+    {
+        if (tensor.BytesData is { } strings)
+        {
+            long total = 0;
+            foreach (byte[] s in strings)
+            {
+                total += s.Length;
+            }
+
+            return total;
+        }
+
+        return tensor.RawData.Length;
+    }
+
+    private static OrtValue ToOrtValue(Tensor tensor)
+    {
+        if (tensor.BytesData is { } strings)
+        {
+            OrtValue text = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, tensor.Shape);
+            try
+            {
+                for (int i = 0; i < strings.Length; i++)
+                {
+                    text.StringTensorSetElementAt(strings[i].AsSpan(), i);
+                }
+            }
+            catch
+            {
+                text.Dispose();
+                throw;
+            }
+
+            return text;
+        }
+
+        OrtValue value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, OnnxTypes.ToElementType(tensor.DataType), tensor.Shape);
+        tensor.RawData.CopyTo(value.GetTensorMutableRawData());
+        return value;
+    }
+
+    private static Tensor FromOrtValue(string name, OrtValue value)
+    {
+        OrtTensorTypeAndShapeInfo info = value.GetTensorTypeAndShape();
+        long[] shape = info.Shape;
+        if (info.ElementDataType == TensorElementType.String)
+        {
+            int count = checked((int)info.ElementCount);
+            var strings = new byte[count][];
+            for (int i = 0; i < count; i++)
+            {
+                strings[i] = Encoding.UTF8.GetBytes(value.GetStringElement(i));
+            }
+
+            return Tensor.FromBytes(name, shape, strings);
+        }
+
+        if (!OnnxTypes.TryToDataType(info.ElementDataType, out TensorDataType type))
+        {
+            throw new InvalidOperationException($"output '{name}' has element type {info.ElementDataType}, excluded at load");
+        }
+
+        return Tensor.FromRaw(name, type, shape, value.GetTensorDataAsSpan<byte>().ToArray());
+    }
+
+    private static bool ShapeMatches(long[] shape, IReadOnlyList<long> expected)
+    {
+        if (shape.Length != expected.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] < 0 || (expected[i] >= 0 && expected[i] != shape[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static TensorMetadata? Find(IReadOnlyList<TensorMetadata> tensors, string name)
+    {
+        foreach (TensorMetadata tensor in tensors)
+        {
+            if (tensor.Name == name)
+            {
+                return tensor;
+            }
+        }
+
+        return null;
+    }
+
+    private static string List(IReadOnlyList<TensorMetadata> tensors)
+    {
+        var parts = new string[tensors.Count];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            parts[i] = $"'{tensors[i].Name}' ({tensors[i].DataType.ToProtocolName()} {ShapeText(tensors[i].Shape)})";
+        }
+
+        return string.Join(", ", parts);
+    }
+
+    private static string ShapeText(IReadOnlyList<long> shape) => "[" + string.Join(",", shape) + "]";
+
+    public void Dispose() => _runOptions.Dispose();
+}

@@ -1,0 +1,143 @@
+using Sharpserve.Abstractions;
+
+namespace Sharpserve.Backends.Onnx.Tests;
+
+public sealed class OnnxModelTests
+{
+    private static IModel Load(string name) => new OnnxBackend().Load(OnnxTestData.Model(name), name);
+
+    [Fact]
+    public void Metadata_ComesFromTheSession_WithDynamicAxesAsMinusOne()
+    {
+        using IModel model = Load("mlp_classifier");
+
+        Assert.Equal("onnxruntime_onnx", model.Metadata.Platform);
+        TensorMetadata input = Assert.Single(model.Metadata.Inputs);
+        Assert.Equal("input", input.Name);
+        Assert.Equal(TensorDataType.Fp32, input.DataType);
+        Assert.Equal([-1L, 8], input.Shape);
+        Assert.Equal(["logits", "probabilities", "label"], model.Metadata.Outputs.Select(o => o.Name));
+        Assert.Equal([TensorDataType.Fp32, TensorDataType.Fp32, TensorDataType.Int64], model.Metadata.Outputs.Select(o => o.DataType));
+        Assert.Equal([-1L, 1], model.Metadata.Outputs[2].Shape);
+    }
+
+    [Theory]
+    [InlineData("mlp_classifier")]
+    [InlineData("int64_embedding")]
+    [InlineData("multi_io")]
+    [InlineData("external/model")]
+    public void Infer_MatchesTheNumpyReference(string name)
+    {
+        (List<Tensor> inputs, List<Tensor> outputs) = OnnxTestData.Expected(name);
+        using IModel model = Load(name);
+        using IModelSession session = model.CreateSession();
+
+        InferResult result = session.Infer(new InferenceRequest(inputs, InferenceParameters.Default));
+
+        Assert.True(result.IsSuccess, result.Error?.Message);
+        Assert.Equal(outputs.Count, result.Response!.Outputs.Count);
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            OnnxTestData.AssertClose(outputs[i], result.Response.Outputs[i]);
+        }
+    }
+
+    [Fact]
+    public void WarmupRequests_RunOnEveryModel()
+    {
+        foreach (string name in new[] { "mlp_classifier", "int64_embedding", "multi_io" })
+        {
+            using IModel model = Load(name);
+            using IModelSession session = model.CreateSession();
+            foreach (InferenceRequest warmup in model.WarmupRequests)
+            {
+                InferResult result = session.Infer(warmup);
+                Assert.True(result.IsSuccess, $"{name}: {result.Error?.Message}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Sessions_OnManyThreads_ShareOneInferenceSession()
+    {
+        (List<Tensor> inputs, List<Tensor> outputs) = OnnxTestData.Expected("mlp_classifier");
+        using IModel model = Load("mlp_classifier");
+        var request = new InferenceRequest(inputs, InferenceParameters.Default);
+
+        Parallel.For(0, 4, _ =>
+        {
+            using IModelSession session = model.CreateSession();
+            for (int i = 0; i < 50; i++)
+            {
+                InferResult result = session.Infer(request);
+                Assert.True(result.IsSuccess, result.Error?.Message);
+                OnnxTestData.AssertClose(outputs[0], result.Response!.Outputs[0]);
+            }
+        });
+    }
+
+    public static TheoryData<Tensor, string> BadMlpInputs() => new()
+    {
+        { Tensor.FromFp32("input", [1, 7], new float[7]), "input 'input' has shape [1,7]" },
+        { Tensor.FromFp32("input", [8], new float[8]), "input 'input' has shape [8]" },
+        { Tensor.FromFp64("input", [1, 8], new double[8]), "input 'input' has datatype FP64" },
+        { Tensor.FromFp32("input", [2, 8], new float[8]), "(16 elements) but holds 8 values" },
+        { Tensor.FromFp32("input", [4611686018427387904, 8], new float[8]), "more than" },
+        { Tensor.FromFp32("input", [-1, 8], new float[8]), "input 'input' has shape [-1,8]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadMlpInputs))]
+    public void Infer_BadInput_ReturnsBadInputNamingTheTensor(Tensor input, string message)
+    {
+        using IModel model = Load("mlp_classifier");
+        using IModelSession session = model.CreateSession();
+
+        InferResult result = session.Infer(new InferenceRequest([input], InferenceParameters.Default));
+
+        Assert.False(result.IsSuccess);
+        Assert.Equal(InferErrorKind.BadInput, result.Error!.Kind);
+        Assert.Contains(message, result.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Infer_MissingOrUnknownInput_ReturnsBadInput()
+    {
+        using IModel model = Load("mlp_classifier");
+        using IModelSession session = model.CreateSession();
+
+        InferResult missing = session.Infer(new InferenceRequest([], InferenceParameters.Default));
+        InferResult unknown = session.Infer(new InferenceRequest(
+            [Tensor.FromFp32("input", [1, 8], new float[8]), Tensor.FromFp32("extra", [1], [1f])], InferenceParameters.Default));
+
+        Assert.Equal(InferErrorKind.BadInput, missing.Error!.Kind);
+        Assert.Contains("input 'input' is missing", missing.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(InferErrorKind.BadInput, unknown.Error!.Kind);
+        Assert.Contains("unknown input 'extra'", unknown.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Infer_OverTheByteLimit_ReturnsBadInput()
+    {
+        using IModel model = new OnnxBackend(new OnnxBackendOptions { MaxBytesPerTensor = 31 }).Load(OnnxTestData.Model("mlp_classifier"), "m");
+        using IModelSession session = model.CreateSession();
+
+        InferResult result = session.Infer(new InferenceRequest([Tensor.FromFp32("input", [1, 8], new float[8])], InferenceParameters.Default));
+
+        Assert.Equal(InferErrorKind.BadInput, result.Error!.Kind);
+        Assert.Contains("32 bytes, more than the limit of 31", result.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Infer_IndexOutOfRangeInsideTheGraph_IsAnErrorNotACrash()
+    {
+        using IModel model = Load("int64_embedding");
+        using IModelSession session = model.CreateSession();
+
+        InferResult result = session.Infer(new InferenceRequest([Tensor.FromInt64("ids", [1, 5], [0, 1, 2, 3, 1000])], InferenceParameters.Default));
+
+        Assert.False(result.IsSuccess);
+        Assert.Equal(InferErrorKind.BadInput, result.Error!.Kind);
+        Assert.Contains("refused the input", result.Error.Message, StringComparison.Ordinal);
+    }
+}

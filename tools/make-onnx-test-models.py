@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""Writes the small ONNX models the ONNX backend's tests use, with their expected outputs.
+
+Run with Debian's python3-onnx (onnx 1.12) and numpy: tools/make-onnx-test-models.sh. Outputs go to
+tests/data/onnx/ and are committed; the expected outputs are computed here with numpy, independently of
+ONNX Runtime, so the tests compare ONNX Runtime through Sharpserve against a separate reference.
+Deterministic: fixed seeds, no timestamps.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data", "onnx")
+OPSET = [helper.make_opsetid("", 13)]
+IR_VERSION = 7
+
+
+def save(model, name):
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, name))
+
+
+def model_of(graph):
+    return helper.make_model(graph, opset_imports=OPSET, ir_version=IR_VERSION, producer_name="sharpserve-tools")
+
+
+def mlp_graph(rng, name):
+    w1 = rng.standard_normal((8, 16)).astype(np.float32)
+    b1 = rng.standard_normal(16).astype(np.float32)
+    w2 = rng.standard_normal((16, 4)).astype(np.float32)
+    b2 = rng.standard_normal(4).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["input", "w1"], ["h1"]),
+        helper.make_node("Add", ["h1", "b1"], ["h2"]),
+        helper.make_node("Relu", ["h2"], ["h3"]),
+        helper.make_node("MatMul", ["h3", "w2"], ["h4"]),
+        helper.make_node("Add", ["h4", "b2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        helper.make_node("ArgMax", ["logits"], ["label"], axis=1, keepdims=1),
+    ]
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8])],
+        [
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 4]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 4]),
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["batch", 1]),
+        ],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"),
+         numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(b2, "b2")])
+
+    def reference(x):
+        logits = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return {"logits": logits, "probabilities": e / e.sum(axis=1, keepdims=True),
+                "label": logits.argmax(axis=1).reshape(-1, 1).astype(np.int64)}
+
+    return graph, reference
+
+
+def tensor_json(name, datatype, array):
+    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.flatten().tolist()}
+
+
+def write_expected(name, inputs, outputs):
+    """inputs/outputs: lists of (name, datatype, numpy array)."""
+    doc = {"inputs": [tensor_json(*i) for i in inputs], "outputs": [tensor_json(*o) for o in outputs]}
+    with open(os.path.join(OUT, name + ".expected.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+def make_mlp(rng):
+    graph, reference = mlp_graph(rng, "mlp_classifier")
+    save(model_of(graph), "mlp_classifier.onnx")
+    x = rng.standard_normal((3, 8)).astype(np.float32)
+    r = reference(x)
+    write_expected("mlp_classifier", [("input", "FP32", x)],
+                   [("logits", "FP32", r["logits"]), ("probabilities", "FP32", r["probabilities"]), ("label", "INT64", r["label"])])
+    return graph, reference
+
+
+def make_int64(rng):
+    table = rng.standard_normal((10, 3)).astype(np.float32)
+    nodes = [
+        helper.make_node("Gather", ["table", "ids"], ["embedded"], axis=0),
+        helper.make_node("ReduceSum", ["embedded", "axes"], ["pooled"], keepdims=0),
+        helper.make_node("Add", ["ids", "one"], ["ids_plus_one"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "int64_embedding",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", 5])],
+        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("ids_plus_one", TensorProto.INT64, ["batch", 5])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+         numpy_helper.from_array(np.array(1, dtype=np.int64), "one")])
+    save(model_of(graph), "int64_embedding.onnx")
+    ids = np.array([[0, 1, 2, 3, 4], [9, 9, 9, 0, 5]], dtype=np.int64)
+    write_expected("int64_embedding", [("ids", "INT64", ids)],
+                   [("pooled", "FP32", table[ids].sum(axis=1)), ("ids_plus_one", "INT64", ids + 1)])
+
+
+def make_multi_io():
+    nodes = [
+        helper.make_node("Add", ["a", "a"], ["a_doubled"]),
+        helper.make_node("Mul", ["b", "two"], ["b_doubled"]),
+        helper.make_node("Not", ["flag"], ["not_flag"]),
+        helper.make_node("Identity", ["u"], ["u_out"]),
+        helper.make_node("Cast", ["h"], ["h_as_float"], to=TensorProto.FLOAT),
+        helper.make_node("Identity", ["text"], ["text_out"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "multi_io",
+        [helper.make_tensor_value_info("a", TensorProto.DOUBLE, [2, 3]),
+         helper.make_tensor_value_info("b", TensorProto.INT32, ["n"]),
+         helper.make_tensor_value_info("flag", TensorProto.BOOL, [1]),
+         helper.make_tensor_value_info("u", TensorProto.UINT8, ["m"]),
+         helper.make_tensor_value_info("h", TensorProto.FLOAT16, ["k"]),
+         helper.make_tensor_value_info("text", TensorProto.STRING, ["t"])],
+        [helper.make_tensor_value_info("a_doubled", TensorProto.DOUBLE, [2, 3]),
+         helper.make_tensor_value_info("b_doubled", TensorProto.INT32, ["n"]),
+         helper.make_tensor_value_info("not_flag", TensorProto.BOOL, [1]),
+         helper.make_tensor_value_info("u_out", TensorProto.UINT8, ["m"]),
+         helper.make_tensor_value_info("h_as_float", TensorProto.FLOAT, ["k"]),
+         helper.make_tensor_value_info("text_out", TensorProto.STRING, ["t"])],
+        [numpy_helper.from_array(np.array(2, dtype=np.int32), "two")])
+    save(model_of(graph), "multi_io.onnx")
+    a = np.array([[1.5, -2.25, 3.0], [1e-300, 1e300, 0.0]], dtype=np.float64)
+    b = np.array([1, -2, 1000000000], dtype=np.int32)
+    flag = np.array([True])
+    u = np.array([0, 7, 255], dtype=np.uint8)
+    h = np.array([0.5, -1.25, 65504.0], dtype=np.float16)
+    text = np.array(["héllo", ""], dtype=object)
+    write_expected(
+        "multi_io",
+        [("a", "FP64", a), ("b", "INT32", b), ("flag", "BOOL", flag), ("u", "UINT8", u), ("h", "FP16", h), ("text", "BYTES", text)],
+        [("a_doubled", "FP64", a + a), ("b_doubled", "INT32", (b.astype(np.int64) * 2).astype(np.int32)),
+         ("not_flag", "BOOL", ~flag), ("u_out", "UINT8", u), ("h_as_float", "FP32", h.astype(np.float32)),
+         ("text_out", "BYTES", text)])
+
+
+def external_entry(tensor, location, offset, length):
+    tensor.data_location = TensorProto.EXTERNAL
+    del tensor.external_data[:]
+    for key, value in (("location", location), ("offset", str(offset)), ("length", str(length))):
+        entry = tensor.external_data.add()
+        entry.key = key
+        entry.value = value
+    tensor.ClearField("raw_data")
+
+
+def make_external(rng):
+    """An MLP whose weights live in external data, plus variants that must be refused before ORT loads them."""
+    graph, reference = mlp_graph(rng, "mlp_external")
+    folder = os.path.join(OUT, "external")
+    os.makedirs(folder, exist_ok=True)
+    blobs = bytearray()
+    layout = []
+    for tensor in graph.initializer:
+        raw = numpy_helper.to_array(tensor).tobytes()
+        while len(blobs) % 64:
+            blobs.append(0)
+        layout.append((tensor, len(blobs), len(raw)))
+        blobs.extend(raw)
+    with open(os.path.join(folder, "weights.bin"), "wb") as f:
+        f.write(blobs)
+
+    def variant(file_name, location_for, length_delta=0):
+        model = model_of(graph)
+        for tensor in model.graph.initializer:
+            offset, length = next((o, l) for t, o, l in layout if t.name == tensor.name)
+            external_entry(tensor, location_for(tensor.name), offset, length + (length_delta if tensor.name == "w2" else 0))
+        onnx.save(model, os.path.join(folder, file_name))
+
+    variant("model.onnx", lambda _: "weights.bin")
+    variant("outside.onnx", lambda n: "../outside.bin" if n == "w2" else "weights.bin")
+    variant("absolute.onnx", lambda n: "/etc/hostname" if n == "w2" else "weights.bin")
+    variant("marker.onnx", lambda n: "*/_ORT_MEM_ADDR_/*" if n == "w2" else "weights.bin")
+    variant("symlink.onnx", lambda n: "link.bin" if n == "w2" else "weights.bin")
+    variant("missing.onnx", lambda n: "nothere.bin" if n == "w2" else "weights.bin")
+    variant("too_long.onnx", lambda _: "weights.bin", length_delta=len(blobs))
+    x = rng.standard_normal((2, 8)).astype(np.float32)
+    r = reference(x)
+    write_expected("external/model", [("input", "FP32", x)],
+                   [("logits", "FP32", r["logits"]), ("probabilities", "FP32", r["probabilities"]), ("label", "INT64", r["label"])])
+
+
+def make_corrupt():
+    with open(os.path.join(OUT, "mlp_classifier.onnx"), "rb") as f:
+        good = f.read()
+    # Cut in the middle of the graph: the length of field 7 runs past the end.
+    with open(os.path.join(OUT, "truncated.onnx"), "wb") as f:
+        f.write(good[: len(good) // 2])
+    with open(os.path.join(OUT, "garbage.onnx"), "wb") as f:
+        f.write(b"\x08\x07" + bytes(range(256)) * 4)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(20261126)
+    make_mlp(rng)
+    make_int64(rng)
+    make_multi_io()
+    make_external(rng)
+    make_corrupt()
+    print("wrote", sorted(os.listdir(OUT)))
+
+
+if __name__ == "__main__":
+    main()
