@@ -1,6 +1,7 @@
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
 using Sharpserve.Backends.FastText;
+using Sharpserve.Backends.Onnx;
 using Sharpserve.Core.Images;
 using Sharpserve.Demo;
 
@@ -45,8 +46,17 @@ internal static class ModelLoader
             $"{Path.GetFileName(imagePath)}: the image was written by the '{image.BackendName}' backend, which this build does not have");
     }
 
-    /// <summary>Prepares the image in the default cache directory and opens it.</summary>
-    public static IModel Load(string path, string modelName) => OpenImage(PrepareImage(path, null), modelName);
+    /// <summary>
+    /// Prepares the image in the default cache directory and opens it. ONNX models are loaded by their own backend:
+    /// ONNX Runtime reads the validated file by path (docs/formats/onnx.md).
+    /// </summary>
+    public static IModel Load(string path, string modelName)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        CheckLocalFile(path);
+        var onnx = new OnnxBackend();
+        return onnx.CanLoad(path) ? onnx.Load(path, modelName) : OpenImage(PrepareImage(path, null), modelName);
+    }
 
     /// <summary>
     /// Prepares into the cache directory, or at <paramref name="outputPath"/> when given, and says what was done.
@@ -104,6 +114,6 @@ internal static class ModelLoader
             }
         }
 
-        throw new ModelLoadException($"{path}: not a model format Sharpserve knows (supported: fastText supervised .bin)");
+        throw new ModelLoadException($"{path}: not a model format Sharpserve knows (supported: fastText supervised .bin, ONNX .onnx)");
     }
 }

@@ -1,0 +1,64 @@
+using System.Net;
+using System.Text;
+
+namespace Sharpserve.FunctionalTests;
+
+/// <summary>Quick mode with the real executable: <c>sharpserve serve model.onnx</c>.</summary>
+public sealed class OnnxCommandLineTests : IDisposable
+{
+    private const int SigTerm = 15;
+    private readonly string _cacheDir = Directory.CreateTempSubdirectory("sharpserve-onnx-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_cacheDir, recursive: true);
+
+    [Fact]
+    public async Task Serve_OnnxModel_ServesOipInfer()
+    {
+        string model = TestServer.DataPath("onnx", "int64_embedding.onnx");
+        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --threads 2", _cacheDir);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await WaitForReadyAsync(client);
+
+        using HttpResponseMessage response = await client.PostAsync(
+            new Uri("/v2/models/int64_embedding/infer", UriKind.Relative),
+            new StringContent("""{"inputs":[{"name":"ids","datatype":"INT64","shape":[1,5],"data":[1,2,3,4,5]}]}""", Encoding.UTF8, "application/json"));
+        string body = await response.Content.ReadAsStringAsync();
+        process.SendSignal(SigTerm);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"ids_plus_one\"", body, StringComparison.Ordinal);
+        Assert.Contains("[2,3,4,5,6]", body, StringComparison.Ordinal);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Theory]
+    [InlineData("truncated.onnx", "corrupt protobuf")]
+    [InlineData("external/outside.onnx", "contains '..'")]
+    public async Task Serve_RefusedOnnxModel_FailsWithOneClearLine(string file, string message)
+    {
+        string model = TestServer.DataPath("onnx", file);
+
+        (int exitCode, _, string stderr) = await SharpserveProcess.RunAsync($"serve \"{model}\" --port 0", cacheDir: _cacheDir);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    private static async Task WaitForReadyAsync(HttpClient client)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            using HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
+            if (ready.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail("the server did not become ready within 30 s");
+    }
+}

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Sharpserve.Abstractions;
+using Sharpserve.Backends.Onnx;
+using Sharpserve.Hosting;
+using Sharpserve.Supervision;
+
+namespace Sharpserve.FunctionalTests;
+
+/// <summary>
+/// ONNX models through the real server, in thread mode and in process mode (real workers loading the model
+/// through ModelLoader), answers compared with the numpy references committed next to the models.
+/// </summary>
+public sealed class OnnxServingTests
+{
+    private static string ModelPath(string name) => TestServer.DataPath("onnx", name + ".onnx");
+
+    private static JsonDocument Expected(string name) =>
+        JsonDocument.Parse(File.ReadAllBytes(TestServer.DataPath("onnx", name + ".expected.json")));
+
+    private static Task<TestServer> StartThreadModeAsync(string name) =>
+        TestServer.StartAsync(new OnnxBackend().Load(ModelPath(name), Path.GetFileName(name)));
+
+    private static async Task<JsonDocument> InferAsync(HttpClient client, string model, string body, HttpStatusCode status = HttpStatusCode.OK)
+    {
+        using HttpResponseMessage response = await client.PostAsync(
+            new Uri($"/v2/models/{model}/infer", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+        return await HttpAssert.JsonAsync(response, status);
+    }
+
+    private static string RequestFor(JsonDocument expected) =>
+        $$"""{"inputs": {{expected.RootElement.GetProperty("inputs").GetRawText()}}}""";
+
+    private static string Compact(JsonElement element) => JsonSerializer.Serialize(element);
+
+    private static void AssertOutputsMatch(JsonElement expectedOutputs, JsonElement actualOutputs)
+    {
+        Assert.Equal(expectedOutputs.GetArrayLength(), actualOutputs.GetArrayLength());
+        for (int i = 0; i < expectedOutputs.GetArrayLength(); i++)
+        {
+            JsonElement expected = expectedOutputs[i];
+            JsonElement actual = actualOutputs[i];
+            string name = expected.GetProperty("name").GetString()!;
+            Assert.Equal(name, actual.GetProperty("name").GetString());
+            Assert.Equal(expected.GetProperty("datatype").GetString(), actual.GetProperty("datatype").GetString());
+            Assert.Equal(Compact(expected.GetProperty("shape")), Compact(actual.GetProperty("shape")));
+            JsonElement[] e = [.. expected.GetProperty("data").EnumerateArray()];
+            JsonElement[] a = [.. actual.GetProperty("data").EnumerateArray()];
+            Assert.Equal(e.Length, a.Length);
+            for (int j = 0; j < e.Length; j++)
+            {
+                switch (e[j].ValueKind)
+                {
+                    case JsonValueKind.Number:
+                        double want = e[j].GetDouble();
+                        double got = a[j].GetDouble();
+                        Assert.True(Math.Abs(want - got) <= 1e-5 * Math.Max(1, Math.Abs(want)), $"{name}[{j}]: expected {want}, got {got}");
+                        break;
+                    default:
+                        Assert.Equal(Compact(e[j]), Compact(a[j]));
+                        break;
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("mlp_classifier")]
+    [InlineData("int64_embedding")]
+    [InlineData("multi_io")]
+    public async Task ThreadMode_Infer_MatchesTheNumpyReference(string name)
+    {
+        await using TestServer server = await StartThreadModeAsync(name);
+        using JsonDocument expected = Expected(name);
+
+        using JsonDocument answer = await InferAsync(server.Client, name, RequestFor(expected));
+
+        AssertOutputsMatch(expected.RootElement.GetProperty("outputs"), answer.RootElement.GetProperty("outputs"));
+    }
+
+    [Fact]
+    public async Task ProcessMode_Infer_MatchesTheNumpyReference()
+    {
+        string directory = Directory.CreateTempSubdirectory("sharpserve-onnx-pm-").FullName;
+        try
+        {
+            string model = Path.Combine(directory, "mlp_classifier.onnx");
+            File.Copy(ModelPath("mlp_classifier"), model);
+            var pool = new WorkerPoolOptions
+            {
+                Workers = 2,
+                WorkerEnvironment = new Dictionary<string, string> { ["SHARPSERVE_CACHE_DIR"] = Path.Combine(directory, "cache") },
+            };
+            var source = new ModelSource(new OnnxBackend().Load(model, "mlp_classifier"), model, () => model);
+            await using TestServer server = await TestServer.WrapAsync(
+                await SharpserveServer.StartAsync(TestServer.Options() with { ProcessMode = pool }, [source]));
+            using JsonDocument expected = Expected("mlp_classifier");
+
+            for (int i = 0; i < 4; i++)
+            {
+                using JsonDocument answer = await InferAsync(server.Client, "mlp_classifier", RequestFor(expected));
+                AssertOutputsMatch(expected.RootElement.GetProperty("outputs"), answer.RootElement.GetProperty("outputs"));
+            }
+
+            using JsonDocument bad = await InferAsync(
+                server.Client, "mlp_classifier", """{"inputs":[{"name":"input","datatype":"FP32","shape":[1,3],"data":[1,2,3]}]}""", HttpStatusCode.BadRequest);
+            Assert.Contains("input 'input'", bad.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ModelMetadata_ReportsNamesDatatypesAndDynamicAxes()
+    {
+        await using TestServer server = await StartThreadModeAsync("mlp_classifier");
+
+        using HttpResponseMessage response = await server.Client.GetAsync(new Uri("/v2/models/mlp_classifier", UriKind.Relative));
+        using JsonDocument json = await HttpAssert.JsonAsync(response);
+
+        JsonElement root = json.RootElement;
+        Assert.Equal("onnxruntime_onnx", root.GetProperty("platform").GetString());
+        Assert.Equal("input", root.GetProperty("inputs")[0].GetProperty("name").GetString());
+        Assert.Equal("FP32", root.GetProperty("inputs")[0].GetProperty("datatype").GetString());
+        Assert.Equal("[-1,8]", root.GetProperty("inputs")[0].GetProperty("shape").GetRawText());
+        Assert.Equal("INT64", root.GetProperty("outputs")[2].GetProperty("datatype").GetString());
+    }
+
+    [Fact]
+    public async Task Outputs_SelectsWhatIsReturned()
+    {
+        await using TestServer server = await StartThreadModeAsync("mlp_classifier");
+        using JsonDocument expected = Expected("mlp_classifier");
+        string body = $$"""{"outputs": [{"name": "label"}], "inputs": {{expected.RootElement.GetProperty("inputs").GetRawText()}}}""";
+
+        using JsonDocument answer = await InferAsync(server.Client, "mlp_classifier", body);
+
+        JsonElement outputs = answer.RootElement.GetProperty("outputs");
+        Assert.Equal(1, outputs.GetArrayLength());
+        Assert.Equal("label", outputs[0].GetProperty("name").GetString());
+        Assert.Equal(Compact(expected.RootElement.GetProperty("outputs")[2].GetProperty("data")), Compact(outputs[0].GetProperty("data")));
+    }
+
+    [Theory]
+    [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,7],"data":[1,2,3,4,5,6,7]}]}""", "input 'input' has shape [1,7]")]
+    [InlineData("""{"inputs":[{"name":"input","datatype":"INT64","shape":[1,8],"data":[1,2,3,4,5,6,7,8]}]}""", "input 'input' has datatype INT64")]
+    [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[2,8],"data":[1,2,3,4,5,6,7,8]}]}""", "(16 elements) but 'data' holds 8 values")]
+    [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[9223372036854775807,8],"data":[1]}]}""", "more than")]
+    [InlineData("""{"inputs":[]}""", "input 'input' is missing")]
+    [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,8],"data":[1,2,3,4,5,6,7,"x"]}]}""", "must hold numbers")]
+    [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,8],"data":[1,2,3,4,5,6,7,1e40]}]}""", "not a valid FP32")]
+    public async Task Infer_BadInput_Answers400NamingTheTensor(string body, string message)
+    {
+        await using TestServer server = await StartThreadModeAsync("mlp_classifier");
+
+        using HttpResponseMessage response = await server.Client.PostAsync(
+            new Uri("/v2/models/mlp_classifier/infer", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+
+        await HttpAssert.ErrorAsync(response, HttpStatusCode.BadRequest, message);
+    }
+
+    [Fact]
+    public async Task Infer_Int64OutOfTableRange_Answers400()
+    {
+        await using TestServer server = await StartThreadModeAsync("int64_embedding");
+
+        using HttpResponseMessage response = await server.Client.PostAsync(
+            new Uri("/v2/models/int64_embedding/infer", UriKind.Relative),
+            new StringContent("""{"inputs":[{"name":"ids","datatype":"INT64","shape":[1,5],"data":[0,1,2,3,99]}]}""", Encoding.UTF8, "application/json"));
+
+        await HttpAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "refused the input");
+    }
+
+    [Fact]
+    public async Task ModelLoader_LoadsOnnxModels()
+    {
+        using IModel model = ModelLoader.Load(ModelPath("mlp_classifier"), "m");
+
+        Assert.Equal("onnxruntime_onnx", model.Metadata.Platform);
+    }
+}
