@@ -131,7 +131,7 @@ public sealed class CommandLineTests : IDisposable
 
         process.SendSignal(SigHup);
         int[] after = before;
-        for (int i = 0; i < 600 && (after.Length != 2 || after.Intersect(before).Any()); i++)
+        for (int i = 0; i < 1200 && (after.Length != 2 || after.Intersect(before).Any()); i++)
         {
             await Task.Delay(50);
             after = await WorkerPidsAsync(client);

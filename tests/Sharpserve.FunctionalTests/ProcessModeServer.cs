@@ -34,6 +34,9 @@ internal sealed class ProcessModeServer : IAsyncDisposable
 
     public string FaultOnceFile => Path.Combine(_directory, "fault-once");
 
+    /// <summary>The user's model file the server was started from (a copy of the demo model).</summary>
+    public string ModelPath => Path.Combine(_directory, "langid.bin");
+
     public static async Task<ProcessModeServer> StartAsync(Func<WorkerPoolOptions, WorkerPoolOptions>? configure = null, Func<ServerOptions, ServerOptions>? configureServer = null)
     {
         string directory = Directory.CreateTempSubdirectory("sharpserve-pm-").FullName;
@@ -51,7 +54,10 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         };
         ServerOptions options = TestServer.Options() with { ProcessMode = configure is null ? pool : configure(pool) };
         options = configureServer is null ? options : configureServer(options);
-        var source = new ModelSource(FastTextModel.Open(model, "langid"), model, () => model);
+        // As 'serve' does: the front prepares the image once; workers map the image, never the user's file.
+        string cache = Path.Combine(directory, "cache");
+        string image = ModelLoader.PrepareImage(model, cache);
+        var source = new ModelSource(ModelLoader.OpenImage(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache));
         SharpserveServer server = await SharpserveServer.StartAsync(options, [source]);
         await server.WhenReady;
         return new ProcessModeServer(await TestServer.WrapAsync(server), directory);

@@ -157,6 +157,36 @@ public sealed class ProcessModeTests
     }
 
     [Fact]
+    public async Task ModelOverwrittenInPlace_ChangesNothing_UntilReloadServesTheNewModel()
+    {
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync();
+        const string text = "This program is free software; you can redistribute it";
+        using HttpResponseMessage before = await server.ClassifyAsync(text);
+        string beforeLabel = await before.Content.ReadAsStringAsync();
+
+        // Overwrite the user's file in place (same inode, as 'cp new.bin model.bin' does), under the live server.
+        byte[] other = File.ReadAllBytes(TestServer.DataPath("fasttext", "models", "softmax-ng2.bin"));
+        using (var file = new FileStream(server.ModelPath, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(0);
+            file.Write(other);
+        }
+
+        using HttpResponseMessage during = await server.ClassifyAsync(text);
+        Assert.Equal(beforeLabel, await during.Content.ReadAsStringAsync());
+        Assert.Equal(2, ProcessModeServer.CountReady(server.Pool.GetStatus()));
+
+        server.Server.Reload();
+        await server.WaitUntilAsync(w => w.Count == 2 && w.All(x => x.Generation == 1 && x.State == WorkerState.Ready), "workers on the new model");
+        using HttpResponseMessage after = await server.ClassifyAsync(text);
+        string afterLabel = await after.Content.ReadAsStringAsync();
+
+        Assert.StartsWith("__label__", beforeLabel, StringComparison.Ordinal);
+        Assert.NotEqual(beforeLabel, afterLabel);
+        Assert.StartsWith("__label__GPL", afterLabel, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Scale_AddsAndRemovesAWorker()
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
 using Sharpserve.Core.Scheduling;
 using Sharpserve.Demo;
+using Sharpserve.Backends.Onnx;
 using Sharpserve.Hosting;
 using Sharpserve.Supervision;
 
@@ -97,19 +98,30 @@ internal static class ServeCommand
         }
 
         name ??= isDemo ? DemoModel.Name : Path.GetFileNameWithoutExtension(modelPath);
+        string source = modelPath;
+        string? cacheDirectory = Value(parsed, "--cache-dir");
+
+        // What the server and every worker map: the model image Sharpserve wrote (rebuilt when the source
+        // changed), never the user's file; ONNX models are validated and read by ONNX Runtime by path.
+        string Prepare() => new OnnxBackend().CanLoad(source) ? source : ModelLoader.PrepareImage(source, cacheDirectory);
+
         IModel model;
+        string served;
         try
         {
-            model = ModelLoader.Load(modelPath, name);
+            served = Prepare();
+            model = ModelLoader.Load(served, name);
         }
         catch (ModelLoadException ex)
         {
             return CommandLine.Fail(ex.Message, 1);
         }
+        catch (IOException ex)
+        {
+            return CommandLine.Fail($"cannot prepare the model image in the cache directory: {ex.Message}", 1);
+        }
 
-        string source = modelPath;
-        var modelSource = new ModelSource(model, source, () => source);
-        return await SharpserveServer.RunAsync(options, modelSource, logLevel);
+        return await SharpserveServer.RunAsync(options, new ModelSource(model, served, Prepare), logLevel);
     }
 
     private static ServerOptions BuildOptions(ParsedArguments parsed, List<string> problems, out string? name, out LogLevel logLevel)
