@@ -189,6 +189,22 @@ def make_external(rng):
                    [("logits", "FP32", r["logits"]), ("probabilities", "FP32", r["probabilities"]), ("label", "INT64", r["label"])])
 
 
+def make_matmul(rng):
+    """Weights over 1 KiB, so the baked form keeps them (and ORT's prepacked copies) in the shared data file."""
+    w1 = rng.standard_normal((64, 128)).astype(np.float32)
+    w2 = rng.standard_normal((128, 16)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["r", "w2"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "matmul",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 16])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    save(model_of(graph), "matmul.onnx")
+    x = rng.standard_normal((2, 64)).astype(np.float32)
+    write_expected("matmul", [("x", "FP32", x)], [("y", "FP32", np.maximum(x @ w1, 0) @ w2)])
+
+
 def make_corrupt():
     with open(os.path.join(OUT, "mlp_classifier.onnx"), "rb") as f:
         good = f.read()
@@ -207,6 +223,7 @@ def main():
     make_multi_io()
     make_external(rng)
     make_corrupt()
+    make_matmul(rng)
     print("wrote", sorted(os.listdir(OUT)))
 
 

@@ -32,6 +32,45 @@ public sealed class OnnxCommandLineTests : IDisposable
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task Prepare_BakesTheSharedFormOnce()
+    {
+        string model = TestServer.DataPath("onnx", "matmul.onnx");
+        string cache = Path.Combine(_cacheDir, "bakes");
+
+        (int exit1, string out1, string err1) = await SharpserveProcess.RunAsync($"prepare \"{model}\" --cache-dir \"{cache}\"", cacheDir: _cacheDir);
+        (int exit2, string out2, _) = await SharpserveProcess.RunAsync($"prepare \"{model}\" --cache-dir \"{cache}\"", cacheDir: _cacheDir);
+
+        Assert.True(exit1 == 0, err1);
+        Assert.Equal(0, exit2);
+        string baked = out1.Trim();
+        Assert.Equal(baked, out2.Trim());
+        Assert.StartsWith(Path.Combine(cache, "onnx", "matmul-"), baked, StringComparison.Ordinal);
+        Assert.EndsWith("model.onnx", baked, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(baked)!, "model.data")));
+    }
+
+    [Fact]
+    public async Task Serve_ProcessMode_WorkersLoadTheBakedModel()
+    {
+        string model = TestServer.DataPath("onnx", "matmul.onnx");
+        string cache = Path.Combine(_cacheDir, "bakes");
+        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --workers 2 --cache-dir \"{cache}\"", _cacheDir);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await WaitForReadyAsync(client);
+
+        string input = string.Join(",", Enumerable.Repeat("0.5", 64));
+        using HttpResponseMessage response = await client.PostAsync(
+            new Uri("/v2/models/matmul/infer", UriKind.Relative),
+            new StringContent($$"""{"inputs":[{"name":"x","datatype":"FP32","shape":[1,64],"data":[{{input}}]}]}""", Encoding.UTF8, "application/json"));
+        process.SendSignal(SigTerm);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(Directory.GetDirectories(Path.Combine(cache, "onnx")));
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     [Theory]
     [InlineData("truncated.onnx", "corrupt protobuf")]
     [InlineData("external/outside.onnx", "contains '..'")]

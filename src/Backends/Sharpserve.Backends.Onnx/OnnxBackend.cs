@@ -42,11 +42,84 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
         }
     }
 
+    /// <summary>
+    /// Validates the model, then loads it as <see cref="OnnxBackendOptions.Sharing"/> says: by default the baked,
+    /// prepacked form from the cache directory (baked first if needed), falling back to prepacking off when
+    /// baking fails; without a cache directory, the file as it is.
+    /// </summary>
     public IModel Load(string path, string modelName)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
+        if (OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked))
+        {
+            // Already the shared form (what 'sharpserve prepare' and 'serve' hand to workers): load it as it is.
+            return OnnxModel.Open(baked!, modelName, Options, OnnxWeightSharing.Prepacked);
+        }
+
         OnnxModelFile file = OnnxModelValidator.Validate(path);
-        return OnnxModel.Open(file, modelName, Options);
+        string name = Path.GetFileName(file.Path);
+        switch (Options.Sharing)
+        {
+            case OnnxWeightSharing.Prepacked when Options.CacheDirectory is { } cacheDirectory:
+                try
+                {
+                    return LoadBaked(file, cacheDirectory, modelName);
+                }
+                catch (ModelLoadException e) when (Options.FallbackToNoPrepack)
+                {
+                    Options.Log($"{name}: baking the shared prepacked form failed, serving with prepacking off (noprepack: weights shared, kernels slower): {e.Message}");
+                    return OnnxModel.Open(file, modelName, Options, OnnxWeightSharing.NoPrepack);
+                }
+
+            case OnnxWeightSharing.Prepacked:
+            case OnnxWeightSharing.Private:
+                return OnnxModel.Open(file, modelName, Options, OnnxWeightSharing.Private);
+            default:
+                return OnnxModel.Open(file, modelName, Options, OnnxWeightSharing.NoPrepack);
+        }
+    }
+
+    /// <summary>Checks the model file as <see cref="Load"/> does before ONNX Runtime sees it; throws <see cref="ModelLoadException"/>.</summary>
+    public void Validate(string path) => OnnxModelValidator.Validate(path);
+
+    /// <summary>
+    /// Bakes <paramref name="path"/> into <see cref="OnnxBackendOptions.CacheDirectory"/> (for <c>sharpserve
+    /// prepare</c>) and returns the baked model's path and whether it was built now.
+    /// </summary>
+    public (string BakedPath, bool Built, string Reason) Bake(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked))
+        {
+            return (baked!.Path, false, "");
+        }
+
+        string cacheDirectory = Options.CacheDirectory ?? throw new InvalidOperationException("no cache directory configured");
+        OnnxBakeCache.Result result = OnnxBakeCache.Prepare(OnnxModelValidator.Validate(path), cacheDirectory);
+        return (result.Baked.Path, result.Built, result.Reason);
+    }
+
+    private OnnxModel LoadBaked(OnnxModelFile file, string cacheDirectory, string modelName)
+    {
+        string name = Path.GetFileName(file.Path);
+        OnnxBakeCache.Result result = OnnxBakeCache.Prepare(file, cacheDirectory);
+        if (result.Built)
+        {
+            Options.Log($"{name}: baked the shared prepacked form into {Path.GetDirectoryName(result.Baked.Path)} ({result.Reason})");
+        }
+
+        try
+        {
+            return OnnxModel.Open(result.Baked, modelName, Options, OnnxWeightSharing.Prepacked);
+        }
+        catch (ModelLoadException e) when (!result.Built)
+        {
+            // A reused bake that ONNX Runtime cannot load (corrupted after it was written) is baked again, once.
+            Options.Log($"{name}: the cached baked model does not load ({e.Message}); baking it again");
+            OnnxBakeCache.Invalidate(Path.GetDirectoryName(result.Baked.Path)!);
+            result = OnnxBakeCache.Prepare(file, cacheDirectory);
+            return OnnxModel.Open(result.Baked, modelName, Options, OnnxWeightSharing.Prepacked);
+        }
     }
 }

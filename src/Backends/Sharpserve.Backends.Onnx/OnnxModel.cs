@@ -15,8 +15,10 @@ internal sealed class OnnxModel : IModel
 
     private readonly InferenceSession _session;
 
-    private OnnxModel(InferenceSession session, ModelMetadata metadata, OnnxBackendOptions options, long mappedBytes)
+    private OnnxModel(InferenceSession session, ModelMetadata metadata, OnnxBackendOptions options, long mappedBytes, OnnxWeightSharing sharing, long anonymousBytes)
     {
+        Sharing = sharing;
+        SessionAnonymousBytes = anonymousBytes;
         _session = session;
         Metadata = metadata;
         Options = options;
@@ -33,16 +35,29 @@ internal sealed class OnnxModel : IModel
 
     public OnnxBackendOptions Options { get; }
 
+    /// <summary>How this model's weights are held (the fallback shows here as NoPrepack).</summary>
+    public OnnxWeightSharing Sharing { get; }
+
+    /// <summary>Anonymous memory the process grew by while the session was created (weights copied, arenas).</summary>
+    public long SessionAnonymousBytes { get; }
+
     internal InferenceSession Session => _session;
 
     internal string[] OutputNames { get; }
 
-    public static OnnxModel Open(OnnxModelFile file, string modelName, OnnxBackendOptions options)
+    public static OnnxModel Open(OnnxModelFile file, string modelName, OnnxBackendOptions options, OnnxWeightSharing sharing)
     {
         string name = Path.GetFileName(file.Path);
         InferenceSession session;
+        long anonymousBefore = options.AnonymousMemoryProbe();
         using (SessionOptions sessionOptions = CreateSessionOptions(options))
         {
+            if (sharing == OnnxWeightSharing.NoPrepack)
+            {
+                // Prepacked copies would be private to each process; the mapped external data stays shared.
+                sessionOptions.AddSessionConfigEntry("session.disable_prepacking", "1");
+            }
+
             try
             {
                 session = new InferenceSession(file.Path, sessionOptions);
@@ -62,7 +77,19 @@ internal sealed class OnnxModel : IModel
                 mapped += new FileInfo(external).Length;
             }
 
-            return new OnnxModel(session, metadata, options, mapped);
+            long anonymous = Math.Max(0, options.AnonymousMemoryProbe() - anonymousBefore);
+            if (anonymous > options.AnonymousMemoryBudget)
+            {
+                string message = $"{name}: creating the session added {anonymous >> 20} MiB of anonymous memory, over the budget of {options.AnonymousMemoryBudget >> 20} MiB ({sharing}): the weights are probably copied into this process rather than shared";
+                if (options.StrictSharing)
+                {
+                    throw new ModelLoadException(message + " (strict sharing is on)");
+                }
+
+                options.Log(message);
+            }
+
+            return new OnnxModel(session, metadata, options, mapped, sharing, anonymous);
         }
         catch
         {

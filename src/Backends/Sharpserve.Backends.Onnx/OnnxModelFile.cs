@@ -4,7 +4,8 @@ namespace Sharpserve.Backends.Onnx;
 /// <param name="Path">The full path of the .onnx file.</param>
 /// <param name="ExternalFiles">Full, resolved paths of the external-data files its tensors name (each once).</param>
 /// <param name="ExternalTensorCount">Tensors whose data lives in external files.</param>
-internal sealed record OnnxModelFile(string Path, IReadOnlyList<string> ExternalFiles, int ExternalTensorCount)
+/// <param name="PrepackedBlobCount">Prepacked weight blobs ONNX Runtime saved next to the tensors (baked models).</param>
+internal sealed record OnnxModelFile(string Path, IReadOnlyList<string> ExternalFiles, int ExternalTensorCount, int PrepackedBlobCount = 0)
 {
     public bool HasExternalData => ExternalTensorCount > 0;
 }

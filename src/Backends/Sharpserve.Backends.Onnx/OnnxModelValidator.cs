@@ -75,7 +75,7 @@ internal static partial class OnnxModelValidator
             throw new ModelLoadException($"{name}: not an ONNX model (no graph)");
         }
 
-        return new OnnxModelFile(fullPath, [.. state.Files.Keys], state.ExternalTensors);
+        return new OnnxModelFile(fullPath, [.. state.Files.Keys], state.ExternalTensors, state.PrepackedBlobs);
     }
 
     /// <summary>Cheap check for <c>CanLoad</c>: the first field of the file is a ModelProto field with the right wire type.</summary>
@@ -329,8 +329,15 @@ internal static partial class OnnxModelValidator
         string? location = null;
         long offset = 0;
         long? declaredLength = null;
+        var prepacked = new List<(long Offset, long Length)>();
         foreach ((string key, string value) in entries)
         {
+            if (key.StartsWith("prepacked_", StringComparison.Ordinal))
+            {
+                prepacked.Add(ParsePrepacked(value, tensorName, state));
+                continue;
+            }
+
             switch (key)
             {
                 case "location":
@@ -381,7 +388,33 @@ internal static partial class OnnxModelValidator
                 $"tensor '{tensorName}' reads bytes {offset}..{offset + length} of '{location}', which has only {fileLength}");
         }
 
+        foreach ((long packedOffset, long packedLength) in prepacked)
+        {
+            if (packedOffset > fileLength || packedLength > fileLength - packedOffset)
+            {
+                throw state.Refuse(
+                    $"tensor '{tensorName}' has prepacked data at bytes {packedOffset}..{packedOffset + packedLength} of '{location}', which has only {fileLength}");
+            }
+        }
+
         state.ExternalTensors++;
+        state.PrepackedBlobs += prepacked.Count;
+    }
+
+    // ONNX Runtime writes prepacked weights (session.save_external_prepacked_constant_initializers) as
+    // external_data entries "prepacked_N" = "KERNEL-KEY|OFFSET;LENGTH;ALIGNMENT" into the tensor's own file.
+    private static (long Offset, long Length) ParsePrepacked(string value, string tensorName, State state)
+    {
+        int bar = value.LastIndexOf('|');
+        string[] parts = bar < 0 ? [] : value[(bar + 1)..].Split(';');
+        if (parts.Length < 2 ||
+            !long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long offset) ||
+            !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long length))
+        {
+            throw state.Refuse($"tensor '{tensorName}' has a malformed prepacked entry '{Printable(value)}'");
+        }
+
+        return (offset, length);
     }
 
     private static string ResolveLocation(string location, string tensorName, State state)
@@ -473,6 +506,8 @@ internal static partial class OnnxModelValidator
         public bool SawGraph { get; set; }
 
         public int ExternalTensors { get; set; }
+
+        public int PrepackedBlobs { get; set; }
 
         public Dictionary<string, long> Files { get; } = new(StringComparer.Ordinal);
 

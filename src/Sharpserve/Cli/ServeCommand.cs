@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
 using Sharpserve.Core.Scheduling;
 using Sharpserve.Demo;
-using Sharpserve.Backends.Onnx;
 using Sharpserve.Hosting;
 using Sharpserve.Supervision;
 
@@ -102,8 +101,8 @@ internal static class ServeCommand
         string? cacheDirectory = Value(parsed, "--cache-dir");
 
         // What the server and every worker map: the model image Sharpserve wrote (rebuilt when the source
-        // changed), never the user's file; ONNX models are validated and read by ONNX Runtime by path.
-        string Prepare() => new OnnxBackend().CanLoad(source) ? source : ModelLoader.PrepareImage(source, cacheDirectory);
+        // changed), never the user's file; for ONNX, the baked shared form in the cache (docs/formats/onnx.md).
+        string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
 
         IModel model;
         string served;

@@ -54,8 +54,47 @@ internal static class ModelLoader
     {
         ArgumentNullException.ThrowIfNull(path);
         CheckLocalFile(path);
-        var onnx = new OnnxBackend();
-        return onnx.CanLoad(path) ? onnx.Load(path, modelName) : OpenImage(PrepareImage(path, null), modelName);
+        return new OnnxBackend().CanLoad(path)
+            ? CreateOnnxBackend(null).Load(path, modelName)
+            : OpenImage(PrepareImage(path, null), modelName);
+    }
+
+    /// <summary>
+    /// ONNX models are not images: preparing one bakes its shared, prepacked form into the cache directory and
+    /// returns the baked model.onnx; with SHARPSERVE_ONNX_SHARING other than prepacked, or when baking fails and
+    /// the noprepack fallback is on, the source itself.
+    /// </summary>
+    private static ModelImagePreparation PrepareOnnx(string sourcePath, string? cacheDirectory, string? outputPath)
+    {
+        if (outputPath is not null)
+        {
+            throw new ModelLoadException($"{sourcePath}: ONNX models are baked into the cache directory (--cache-dir), not to --output");
+        }
+
+        OnnxBackend backend = CreateOnnxBackend(cacheDirectory);
+        backend.Validate(sourcePath); // an invalid model fails here, with no fallback
+        if (backend.Options.Sharing != OnnxWeightSharing.Prepacked)
+        {
+            return new ModelImagePreparation(Path.GetFullPath(sourcePath), ModelImagePreparationAction.Reused, "");
+        }
+
+        try
+        {
+            (string bakedPath, bool built, string reason) = backend.Bake(sourcePath);
+            return new ModelImagePreparation(bakedPath, built ? ModelImagePreparationAction.Built : ModelImagePreparationAction.Reused, reason);
+        }
+        catch (ModelLoadException e) when (backend.Options.FallbackToNoPrepack)
+        {
+            backend.Options.Log($"{Path.GetFileName(sourcePath)}: baking the shared prepacked form failed, serving with prepacking off (noprepack): {e.Message}");
+            return new ModelImagePreparation(Path.GetFullPath(sourcePath), ModelImagePreparationAction.Reused, "");
+        }
+    }
+
+    private static OnnxBackend CreateOnnxBackend(string? cacheDirectory)
+    {
+        var problems = new List<string>();
+        OnnxBackendOptions options = OnnxBackendOptions.FromEnvironment(problems, cacheDirectory ?? CacheDirectory.Get());
+        return problems.Count == 0 ? new OnnxBackend(options) : throw new ModelLoadException(string.Join("; ", problems));
     }
 
     /// <summary>
@@ -74,6 +113,11 @@ internal static class ModelLoader
 
             ModelImage.Open(sourcePath).Dispose();
             return new ModelImagePreparation(Path.GetFullPath(sourcePath), ModelImagePreparationAction.Reused, "");
+        }
+
+        if (new OnnxBackend().CanLoad(sourcePath))
+        {
+            return PrepareOnnx(sourcePath, cacheDirectory, outputPath);
         }
 
         IModelImageBackend backend = FindBackend(sourcePath);

@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using Sharpserve.Abstractions;
+
+namespace Sharpserve.Backends.Onnx;
+
+/// <summary>
+/// Bakes an ONNX model into the form every process can share: ONNX Runtime optimizes it once and saves the
+/// optimized graph with all initializers and its prepacked weights in one external file
+/// (<c>session.save_external_prepacked_constant_initializers</c>). Loading that by path maps the file, so the
+/// prepacked pages are in the page cache once, however many sessions and processes load it. The packed layout
+/// depends on the ORT build and the CPU, so a baked model is keyed by (source content hash, ORT version, CPU
+/// features) and lives in <c>CACHE/onnx/NAME-KEY/</c>: <c>model.onnx</c>, <c>model.data</c> and
+/// <c>bake.json</c>, written into a temp folder and renamed into place atomically. A baked folder that is
+/// incomplete, inconsistent or refused by <see cref="OnnxModelValidator"/> is stale and baked again.
+/// </summary>
+internal static class OnnxBakeCache
+{
+    /// <summary>Bump when the baked layout or the session options used to bake change.</summary>
+    public const int BakeFormatVersion = 1;
+
+    public const string ModelFileName = "model.onnx";
+    public const string DataFileName = "model.data";
+    public const string ManifestFileName = "bake.json";
+
+    /// <summary>What <see cref="Prepare"/> did: the baked model to load, whether it was built, and why.</summary>
+    public sealed record Result(OnnxModelFile Baked, bool Built, string Reason);
+
+    public static string FolderFor(OnnxModelFile source, string cacheDirectory, out string key)
+    {
+        key = ComputeKey(source);
+        var name = new StringBuilder();
+        foreach (char c in Path.GetFileNameWithoutExtension(source.Path))
+        {
+            if (name.Length == 48)
+            {
+                break;
+            }
+
+            name.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_');
+        }
+
+        ulong keyHash = XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(key));
+        return Path.Combine(Path.GetFullPath(cacheDirectory), "onnx", $"{name}-{keyHash:x16}");
+    }
+
+    /// <summary>Returns the baked form of <paramref name="source"/>, baking it when missing or stale.</summary>
+    /// <exception cref="ModelLoadException">Baking failed; the message says why.</exception>
+    public static Result Prepare(OnnxModelFile source, string cacheDirectory)
+    {
+        string folder = FolderFor(source, cacheDirectory, out string key);
+        string? problem = CheckBaked(folder, key, out OnnxModelFile? baked);
+        if (problem is null)
+        {
+            return new Result(baked!, Built: false, "");
+        }
+
+        try
+        {
+            Bake(source, folder, key);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException($"{Path.GetFileName(source.Path)}: cannot write the baked model under {cacheDirectory}: {e.Message}", e);
+        }
+
+        string? after = CheckBaked(folder, key, out baked);
+        return after is null
+            ? new Result(baked!, Built: true, problem)
+            : throw new ModelLoadException($"{Path.GetFileName(source.Path)}: the baked model is unusable right after baking: {after}");
+    }
+
+    /// <summary>True when <paramref name="path"/> is the model of a complete, consistent baked folder (any key).</summary>
+    public static bool IsBaked(string path, out OnnxModelFile? baked)
+    {
+        baked = null;
+        string fullPath = Path.GetFullPath(path);
+        return Path.GetFileName(fullPath) == ModelFileName
+            && File.Exists(Path.Combine(Path.GetDirectoryName(fullPath)!, ManifestFileName))
+            && CheckBaked(Path.GetDirectoryName(fullPath)!, key: null, out baked) is null;
+    }
+
+    /// <summary>
+    /// Null when <paramref name="folder"/> holds a complete, consistent baked model for <paramref name="key"/>
+    /// (any key when null); else the reason.
+    /// </summary>
+    public static string? CheckBaked(string folder, string? key, out OnnxModelFile? baked)
+    {
+        baked = null;
+        string manifestPath = Path.Combine(folder, ManifestFileName);
+        if (!File.Exists(manifestPath))
+        {
+            return Directory.Exists(folder) ? "the baked folder has no manifest" : "not baked yet";
+        }
+
+        try
+        {
+            using JsonDocument manifest = JsonDocument.Parse(File.ReadAllBytes(manifestPath));
+            JsonElement root = manifest.RootElement;
+            if (root.GetProperty("bake_format_version").GetInt32() != BakeFormatVersion)
+            {
+                return "the bake format version differs";
+            }
+
+            if (key is not null && root.GetProperty("key").GetString() != key)
+            {
+                return "the manifest's key differs";
+            }
+
+            long dataBytes = root.GetProperty("data_bytes").GetInt64();
+            string dataPath = Path.Combine(folder, DataFileName);
+            long actual = File.Exists(dataPath) ? new FileInfo(dataPath).Length : -1;
+            if (actual != dataBytes)
+            {
+                return $"{DataFileName} has {actual} bytes, the manifest says {dataBytes}";
+            }
+
+            baked = OnnxModelValidator.Validate(Path.Combine(folder, ModelFileName));
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException or
+                                       UnauthorizedAccessException or ModelLoadException)
+        {
+            return $"the baked model is corrupt ({e.Message})";
+        }
+    }
+
+    private static void Bake(OnnxModelFile source, string folder, string key)
+    {
+        string parent = Path.GetDirectoryName(folder)!;
+        Directory.CreateDirectory(parent);
+        string temp = $"{folder}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(temp);
+        try
+        {
+            using (SessionOptions options = OnnxModel.CreateSessionOptions(new OnnxBackendOptions()))
+            {
+                options.OptimizedModelFilePath = Path.Combine(temp, ModelFileName);
+                options.AddSessionConfigEntry("session.optimized_model_external_initializers_file_name", DataFileName);
+                // Below 1 KiB stay inline: shape inference must read small constants (axes, shapes) from the graph,
+                // and they are not worth sharing.
+                options.AddSessionConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+                options.AddSessionConfigEntry("session.save_external_prepacked_constant_initializers", "1");
+                try
+                {
+                    using var session = new InferenceSession(source.Path, options);
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw new ModelLoadException($"{Path.GetFileName(source.Path)}: ONNX Runtime could not bake the model: {e.Message}", e);
+                }
+            }
+
+            string dataPath = Path.Combine(temp, DataFileName);
+            if (!File.Exists(dataPath))
+            {
+                // A model without initializers has nothing to share; an empty data file keeps the layout uniform.
+                File.WriteAllBytes(dataPath, []);
+            }
+
+            long dataBytes = new FileInfo(dataPath).Length;
+            WriteManifest(Path.Combine(temp, ManifestFileName), source, key, dataBytes);
+            foreach (string file in Directory.GetFiles(temp))
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    break;
+                }
+
+                // Baked files are never written again: a process maps them, and an in-place write would change
+                // what every process reads. Replacement is by a new folder.
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+
+            Publish(temp, folder);
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Moves a baked folder aside and deletes it, so the next <see cref="Prepare"/> bakes again.</summary>
+    public static void Invalidate(string folder)
+    {
+        string aside = $"{folder}.stale-{Guid.NewGuid():N}";
+        try
+        {
+            Directory.Move(folder, aside);
+            Directory.Delete(aside, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Already gone or replaced by another process.
+        }
+    }
+
+    // Renames the finished temp folder into place. A stale folder is moved aside first (processes that mapped its
+    // files keep them; unlinked files live until unmapped). If another preparer published first, its result wins.
+    private static void Publish(string temp, string folder)
+    {
+        if (Directory.Exists(folder))
+        {
+            string aside = $"{folder}.stale-{Guid.NewGuid():N}";
+            try
+            {
+                Directory.Move(folder, aside);
+                Directory.Delete(aside, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Someone else moved or replaced it meanwhile; the rename below decides.
+            }
+        }
+
+        try
+        {
+            Directory.Move(temp, folder);
+        }
+        catch (IOException) when (Directory.Exists(folder))
+        {
+            // Another process baked the same key concurrently; keep theirs.
+        }
+    }
+
+    private static void WriteManifest(string path, OnnxModelFile source, string key, long dataBytes)
+    {
+        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("bake_format_version", BakeFormatVersion);
+            writer.WriteString("key", key);
+            writer.WriteString("source", source.Path);
+            writer.WriteString("ort_version", OrtEnv.Instance().GetVersionString());
+            writer.WriteString("created_utc", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            writer.WriteNumber("data_bytes", dataBytes);
+            writer.WriteEndObject();
+        }
+
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>(content hash of the model and its external files, ORT version, CPU features, bake format) as one string.</summary>
+    private static string ComputeKey(OnnxModelFile source)
+    {
+        var hash = new XxHash128();
+        HashFile(hash, source.Path);
+        foreach (string external in source.ExternalFiles.Order(StringComparer.Ordinal))
+        {
+            hash.Append(Encoding.UTF8.GetBytes(Path.GetRelativePath(Path.GetDirectoryName(source.Path)!, external)));
+            HashFile(hash, external);
+        }
+
+        UInt128 content = hash.GetCurrentHashAsUInt128();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"v{BakeFormatVersion};content={content:x32};ort={OrtEnv.Instance().GetVersionString()};cpu={CpuFeatures()}");
+    }
+
+    private static void HashFile(XxHash128 hash, string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        hash.Append(stream);
+    }
+
+    /// <summary>The architecture and the kernel's CPU feature flags (x86 "flags", Arm "Features"), hashed.</summary>
+    internal static string CpuFeatures()
+    {
+        string flags = "";
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/cpuinfo"))
+            {
+                if (line.StartsWith("flags", StringComparison.Ordinal) || line.StartsWith("Features", StringComparison.Ordinal))
+                {
+                    flags = line;
+                    break;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // No /proc (not Linux): the architecture alone keys the bake.
+        }
+
+        ulong flagsHash = XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(flags));
+        return string.Create(CultureInfo.InvariantCulture, $"{RuntimeInformation.ProcessArchitecture}-{flagsHash:x16}");
+    }
+}
