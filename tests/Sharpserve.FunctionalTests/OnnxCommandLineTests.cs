@@ -11,11 +11,13 @@ public sealed class OnnxCommandLineTests : IDisposable
 
     public void Dispose() => Directory.Delete(_cacheDir, recursive: true);
 
-    [Fact]
-    public async Task Serve_OnnxModel_ServesOipInfer()
+    [Theory]
+    [InlineData("")]
+    [InlineData("--strict-sharing")]
+    public async Task Serve_OnnxModel_ServesOipInfer(string extra)
     {
         string model = TestServer.DataPath("onnx", "int64_embedding.onnx");
-        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --threads 2", _cacheDir);
+        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --threads 2 {extra}", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
         await WaitForReadyAsync(client);

@@ -19,7 +19,7 @@ internal static class ServeCommand
         "--max-requests-jitter", "--max-worker-memory", "--cache-dir",
     ];
 
-    private static readonly string[] s_flagOptions = ["--help"];
+    private static readonly string[] s_flagOptions = ["--help", "--strict-sharing"];
 
     public const string Help = """
         Usage: sharpserve serve [MODEL] [options]
@@ -45,6 +45,8 @@ internal static class ServeCommand
           --request-timeout TIME    answer 504 past this, e.g. 30s, 500ms (default 30s)
           --graceful-timeout TIME   on SIGTERM, wait this long for in-flight requests (default 30s)
           --log-level LEVEL         trace, debug, information, warning, error (default information)
+          --strict-sharing          ONNX: fail the load when a session adds more anonymous memory than
+                                    SHARPSERVE_ONNX_ANON_BUDGET_MB (default 64), i.e. the weights were copied
           -h, --help                show this help
         """;
 
@@ -60,6 +62,12 @@ internal static class ServeCommand
         {
             Console.Out.WriteLine(Help);
             return 0;
+        }
+
+        if (parsed.HasFlag("--strict-sharing"))
+        {
+            // Read by the ONNX backend here and, inherited, in every worker process.
+            Environment.SetEnvironmentVariable("SHARPSERVE_ONNX_STRICT_SHARING", "1");
         }
 
         if (parsed.Positionals.Count > 1)
