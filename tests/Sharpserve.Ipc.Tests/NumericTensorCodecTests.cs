@@ -41,6 +41,17 @@ public sealed class NumericTensorCodecTests
     }
 
     [Fact]
+    public void DatatypeBytes_AreFrozen()
+    {
+        // Append-only: the datatype byte on the wire is the enum value (docs/formats/ipc-protocol.md).
+        Assert.Equal(
+            ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"],
+            Enumerable.Range(0, 13).Select(i => ((TensorDataType)i).ToProtocolName()).ToArray());
+        Assert.Equal(13, Enum.GetValues<TensorDataType>().Length);
+        Assert.Equal([1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8], Enumerable.Range(0, 12).Select(i => ((TensorDataType)i).ElementSize()).ToArray());
+    }
+
+    [Fact]
     public void Int64Tensor_HasTheDocumentedByteLayout()
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -52,7 +63,7 @@ public sealed class NumericTensorCodecTests
             {
                 1, 0, // one tensor
                 1, 0, (byte)'x', // name
-                (byte)TensorDataType.Int64, 1, // datatype, rank
+                8, 1, // datatype (INT64), rank
                 1, 0, 0, 0, 0, 0, 0, 0, // shape
                 8, 0, 0, 0, // data bytes
                 8, 7, 6, 5, 4, 3, 2, 1,
