@@ -24,8 +24,8 @@ internal static class ServeCommand
     public const string Help = """
         Usage: sharpserve serve [MODEL] [options]
 
-        Serves MODEL (a fastText supervised .bin) over HTTP; with no MODEL, serves the embedded demo
-        language-identification model. Endpoints: POST /labelservice/, the Open Inference Protocol v2 under /v2.
+        Serves MODEL (a fastText supervised .bin or an ONNX .onnx) over HTTP; with no MODEL, serves the
+        embedded demo language-identification model. Endpoints: POST /labelservice/, the Open Inference Protocol v2 under /v2.
         Process mode signals: SIGHUP reloads the model, SIGTTIN adds a worker, SIGTTOU removes one.
 
         Options (each also readable from the environment as SHARPSERVE_<NAME>, e.g. SHARPSERVE_PORT):
