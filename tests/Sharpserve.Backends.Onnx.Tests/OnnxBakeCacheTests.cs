@@ -53,7 +53,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
         Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(baked)!, "bake.json")));
         Assert.Equal(OnnxWeightSharing.Prepacked, ((OnnxModel)model).Sharing);
         Assert.Equal(new FileInfo(Path.Combine(Path.GetDirectoryName(baked)!, "model.data")).Length, model.MappedBytes);
-        Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")));
+        Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")), d => !d.EndsWith("sources", StringComparison.Ordinal));
         AssertMatchesReference(model, "mlp_classifier");
     }
 
@@ -66,7 +66,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
         using IModel model = backend.Load(baked, "m");
 
         Assert.Equal(OnnxWeightSharing.Prepacked, ((OnnxModel)model).Sharing);
-        Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")));
+        Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")), d => !d.EndsWith("sources", StringComparison.Ordinal));
         AssertMatchesReference(model, "int64_embedding");
     }
 
@@ -118,6 +118,54 @@ public sealed class OnnxBakeCacheTests : IDisposable
         Assert.Contains(reason, why, StringComparison.Ordinal);
         Assert.Equal(baked, rebaked);
         AssertMatchesReference(model, "mlp_classifier");
+    }
+
+    [Fact]
+    public void ConcurrentBakes_OfOneSource_PublishOneFolder()
+    {
+        string source = CopyModel("matmul");
+        var paths = new string[4];
+
+        Parallel.For(0, paths.Length, i => paths[i] = Backend().Bake(source).BakedPath);
+
+        Assert.All(paths, p => Assert.Equal(paths[0], p));
+        Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")), d => !d.EndsWith("sources", StringComparison.Ordinal));
+        using IModel model = Backend().Load(source, "m");
+        AssertMatchesReference(model, "matmul");
+    }
+
+    [Fact]
+    public void SourceHash_IsMemoized_WhileTheFingerprintHolds()
+    {
+        string source = CopyModel("matmul");
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddHours(-1));
+        OnnxBackend backend = Backend();
+        (string first, _, _) = backend.Bake(source);
+        string memo = Assert.Single(Directory.GetFiles(Path.Combine(_temp.File("cache"), "onnx", "sources")));
+
+        // The memo is trusted while path, size and mtime match: a forged hash shows that it was used...
+        string text = File.ReadAllText(memo);
+        File.WriteAllText(memo, System.Text.RegularExpressions.Regex.Replace(text, "\"content\":\"[0-9a-f]+\"", "\"content\":\"1\""));
+        (string forged, bool built, _) = backend.Bake(source);
+        Assert.True(built);
+        Assert.NotEqual(first, forged);
+
+        // ...and a touched source is hashed again, finding the first bake.
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddHours(-2));
+        (string again, bool builtAgain, _) = backend.Bake(source);
+        Assert.False(builtAgain);
+        Assert.Equal(first, again);
+    }
+
+    [Fact]
+    public void RecentlyModifiedSource_IsNotMemoized()
+    {
+        string source = CopyModel("matmul");
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow);
+
+        Backend().Bake(source);
+
+        Assert.False(Directory.Exists(Path.Combine(_temp.File("cache"), "onnx", "sources")));
     }
 
     [Fact]

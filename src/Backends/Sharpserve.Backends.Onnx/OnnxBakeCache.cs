@@ -32,7 +32,7 @@ internal static class OnnxBakeCache
 
     public static string FolderFor(OnnxModelFile source, string cacheDirectory, out string key)
     {
-        key = ComputeKey(source);
+        key = ComputeKey(source, cacheDirectory);
         var name = new StringBuilder();
         foreach (char c in Path.GetFileNameWithoutExtension(source.Path))
         {
@@ -176,7 +176,7 @@ internal static class OnnxBakeCache
                 File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
             }
 
-            Publish(temp, folder);
+            Publish(temp, folder, key);
         }
         finally
         {
@@ -204,8 +204,15 @@ internal static class OnnxBakeCache
 
     // Renames the finished temp folder into place. A stale folder is moved aside first (processes that mapped its
     // files keep them; unlinked files live until unmapped). If another preparer published first, its result wins.
-    private static void Publish(string temp, string folder)
+    private static void Publish(string temp, string folder, string key)
     {
+        if (Directory.Exists(folder) && CheckBaked(folder, key, out _) is null)
+        {
+            // Another preparer published a good bake of the same key while this one baked: keep theirs, which
+            // processes may already be loading.
+            return;
+        }
+
         if (Directory.Exists(folder))
         {
             string aside = $"{folder}.stale-{Guid.NewGuid():N}";
@@ -249,8 +256,33 @@ internal static class OnnxBakeCache
     }
 
     /// <summary>(content hash of the model and its external files, ORT version, CPU features, bake format) as one string.</summary>
-    private static string ComputeKey(OnnxModelFile source)
+    private static string ComputeKey(OnnxModelFile source, string cacheDirectory)
     {
+        UInt128 content = ContentHash(source, cacheDirectory);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"v{BakeFormatVersion};content={content:x32};ort={OrtEnv.Instance().GetVersionString()};cpu={CpuFeatures()}");
+    }
+
+    /// <summary>
+    /// A file modified this close to the moment its hash is memoized may change again within the same
+    /// file-system clock tick without its fingerprint changing; such sources are hashed every time.
+    /// </summary>
+    internal static readonly TimeSpan RacyWindow = TimeSpan.FromSeconds(2);
+
+    // Hashing the source costs ~0.25 s per 768 MiB (page cache hot) at every start and in every preparer; the hash
+    // is memoized under CACHE/onnx/sources/ keyed by the model's path and trusted while every file's path, size
+    // and modification time are unchanged (the model-image cache's rule, without ctime and inode, which .NET
+    // does not expose).
+    private static UInt128 ContentHash(OnnxModelFile source, string cacheDirectory)
+    {
+        string memoPath = Path.Combine(Path.GetFullPath(cacheDirectory), "onnx", "sources",
+            $"{XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(source.Path)):x16}.json");
+        string fingerprint = Fingerprint(source, out DateTime newest);
+        if (TryReadMemo(memoPath, fingerprint, out UInt128 memoized))
+        {
+            return memoized;
+        }
+
         var hash = new XxHash128();
         HashFile(hash, source.Path);
         foreach (string external in source.ExternalFiles.Order(StringComparer.Ordinal))
@@ -260,8 +292,73 @@ internal static class OnnxBakeCache
         }
 
         UInt128 content = hash.GetCurrentHashAsUInt128();
-        return string.Create(CultureInfo.InvariantCulture,
-            $"v{BakeFormatVersion};content={content:x32};ort={OrtEnv.Instance().GetVersionString()};cpu={CpuFeatures()}");
+        if (DateTime.UtcNow - newest > RacyWindow && Fingerprint(source, out _) == fingerprint)
+        {
+            WriteMemo(memoPath, fingerprint, content);
+        }
+
+        return content;
+    }
+
+    private static string Fingerprint(OnnxModelFile source, out DateTime newest)
+    {
+        var text = new StringBuilder();
+        newest = DateTime.MinValue;
+        foreach (string path in source.ExternalFiles.Order(StringComparer.Ordinal).Prepend(source.Path))
+        {
+            var info = new FileInfo(path);
+            DateTime modified = info.LastWriteTimeUtc;
+            newest = modified > newest ? modified : newest;
+            text.Append(CultureInfo.InvariantCulture, $"{path}|{info.Length}|{modified.Ticks};");
+        }
+
+        return text.ToString();
+    }
+
+    private static bool TryReadMemo(string memoPath, string fingerprint, out UInt128 content)
+    {
+        content = default;
+        try
+        {
+            using JsonDocument memo = JsonDocument.Parse(File.ReadAllBytes(memoPath));
+            return memo.RootElement.GetProperty("fingerprint").GetString() == fingerprint
+                && UInt128.TryParse(memo.RootElement.GetProperty("content").GetString(), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out content);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static void WriteMemo(string memoPath, string fingerprint, UInt128 content)
+    {
+        string temp = $"{memoPath}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(memoPath)!);
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            using (var writer = new Utf8JsonWriter(stream))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("fingerprint", fingerprint);
+                writer.WriteString("content", content.ToString("x32", CultureInfo.InvariantCulture));
+                writer.WriteEndObject();
+            }
+
+            File.Move(temp, memoPath, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A memo is an optimisation: without it the source is hashed next time.
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // Nothing was written.
+            }
+        }
     }
 
     private static void HashFile(XxHash128 hash, string path)
