@@ -114,6 +114,10 @@ public sealed class OnnxModelTests
         Assert.Contains("input 'input' is missing", missing.Error.Message, StringComparison.Ordinal);
         Assert.Equal(InferErrorKind.BadInput, unknown.Error!.Kind);
         Assert.Contains("unknown input 'extra'", unknown.Error.Message, StringComparison.Ordinal);
+
+        InferResult twice = session.Infer(new InferenceRequest(
+            [Tensor.FromFp32("input", [1, 8], new float[8]), Tensor.FromFp32("input", [1, 8], new float[8])], InferenceParameters.Default));
+        Assert.Contains("given more than once", twice.Error!.Message, StringComparison.Ordinal);
     }
 
     [Fact]

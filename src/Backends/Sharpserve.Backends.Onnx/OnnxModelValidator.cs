@@ -84,8 +84,8 @@ internal static partial class OnnxModelValidator
         var reader = new ProtobufReader(head);
         if (!reader.TryReadField())
         {
-            // A head cut inside a long first field is still fine if the tag itself was valid; be strict and
-            // accept only whole first fields of the usual small kinds or a graph/opset that starts here.
+            // Writers put ir_version (field 1, a varint) first, so the first field fits in the head; a first
+            // field cut off by the head's end is not accepted.
             return false;
         }
 

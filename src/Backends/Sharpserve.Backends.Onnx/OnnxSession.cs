@@ -112,7 +112,10 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
             }
         }
 
-        return null;
+        // Every input is known and every expected one present: more tensors than inputs means one is repeated.
+        return request.Inputs.Count > expected.Count
+            ? InferError.BadInput($"an input of model '{model}' is given more than once")
+            : null;
     }
 
     private static long ByteSize(Tensor tensor)
