@@ -180,10 +180,22 @@ public sealed class OnnxServingTests
     }
 
     [Fact]
-    public async Task ModelLoader_LoadsOnnxModels()
+    public void ModelLoader_PreparesTheBakedForm_AndLoadsIt()
     {
-        using IModel model = ModelLoader.Load(ModelPath("mlp_classifier"), "m");
+        string cache = Directory.CreateTempSubdirectory("sharpserve-onnx-loader-").FullName;
+        try
+        {
+            string baked = ModelLoader.PrepareImage(ModelPath("matmul"), cache);
+            using IModel model = ModelLoader.Load(baked, "m");
 
-        Assert.Equal("onnxruntime_onnx", model.Metadata.Platform);
+            Assert.StartsWith(Path.Combine(cache, "onnx", "matmul-"), baked, StringComparison.Ordinal);
+            Assert.Equal("onnxruntime_onnx", model.Metadata.Platform);
+            Assert.Equal(new FileInfo(Path.Combine(Path.GetDirectoryName(baked)!, "model.data")).Length, model.MappedBytes);
+            Assert.True(model.MappedBytes > 0);
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
     }
 }
