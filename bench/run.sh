@@ -35,7 +35,7 @@ if [ "$mode" = quick ]; then
     report_md="$ROOT/docs/benchmarks/quick/benchmarks.md"; charts="$ROOT/docs/benchmarks/quick"
 else
     export QUICK=0 REPEATS=3
-    export MEM_NS="1 2 4 8" MEM_LOAD_S=6 MEM_SETTLE_S=2 DICT_ENTRIES=5000000 DICT_PER_WORKER_MAX_N=2 FULL_GC_AT=300
+    export MEM_NS="1 2 4 8" MEM_LOAD_S=5 MEM_SETTLE_S=1 DICT_ENTRIES=5000000 DICT_PER_WORKER_MAX_N=2 FULL_GC_AT=300
     export TP_CONNS="1 16 64" TP_DURATION_S=5 TP_WARMUP_S=1
     report_md="$ROOT/docs/benchmarks.md"; charts="$ROOT/docs/benchmarks"
 fi

@@ -26,7 +26,7 @@ for rep in $(seq 1 "$REPEATS"); do
     log "issue 3: rep $rep/$REPEATS"
     warm "$model"
     start_server sharpserve 2 "ft:$model"
-    ready=$(wait_server 60)
+    ready=$(wait_server 60 health)
     at_ready=$(mem_once)
     sent=0; chunks=0; errors=0
     while [ "$sent" -lt "$requests" ] && [ "$chunks" -lt 20 ]; do

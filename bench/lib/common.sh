@@ -107,13 +107,22 @@ start_server() {
 }
 
 # Waits (bounded) until the server answers and, for gunicorn, until all N workers have booted. Prints JSON:
-# first_response_ms (launch → first 200 from POST /labelservice/), all_ready_ms (launch → every gunicorn
-# worker up, from the times its post_worker_init hook wrote; for Sharpserve, → GET /v2/health/ready 200, which
-# it answers only once every executor is warm), and from the probe's follow-up: first_request_ms (that first
-# 200's own latency) and steady_p50_ms (the median of the later half of 200 requests right after it).
+#   first_response_ms  launch → first 200 from POST /labelservice/ (polled every 5 ms)
+#   all_ready_ms       gunicorn: launch → every worker up (the times its post_worker_init hook wrote);
+#                      Sharpserve: answers inference only once ready (503 before), so its first answer marks
+#                      ready, within the polling interval; with "health", launch → GET /v2/health/ready 200
+#   first_request_ms   that first 200's own latency, and steady_p50_ms: the median of the later half of the
+#                      200 requests the probe sends right after it, one after the other (no idle gap)
+#   wait_server TIMEOUT_S [health]     health: Sharpserve only, poll the readiness endpoint instead
 wait_server() {
-    local timeout="${1:-300}" first all=null
-    first=$("$PY" "$BENCH_DIR/python/probe.py" ready "$PORT" "$SERVER_T0" "$timeout" "$SERVER_PID" follow=200) || {
+    local timeout="${1:-300}" out all=null
+    if [ "${2:-}" = health ]; then
+        out=$("$PY" "$BENCH_DIR/python/probe.py" ready "$PORT" "$SERVER_T0" "$timeout" "$SERVER_PID" health) || {
+            log "server $SERVER_CONFIG n=$SERVER_N never became ready; log: $SERVER_LOG"; return 1; }
+        jq -c '{all_ready_ms: .ms}' <<<"$out"
+        return 0
+    fi
+    out=$("$PY" "$BENCH_DIR/python/probe.py" ready "$PORT" "$SERVER_T0" "$timeout" "$SERVER_PID" follow=200) || {
         log "server $SERVER_CONFIG n=$SERVER_N never answered; log: $SERVER_LOG"; tail -5 "$SERVER_LOG" >&2
         return 1; }
     case "$SERVER_CONFIG" in
@@ -125,12 +134,10 @@ wait_server() {
             done
             all=$(awk -v t0="$SERVER_T0" '$2 > m {m = $2} END {printf "%.1f", (m - t0) / 1e6}' "$SERVER_READY_FILE")
             ;;
-        *)
-            all=$("$PY" "$BENCH_DIR/python/probe.py" ready "$PORT" "$SERVER_T0" "$timeout" "$SERVER_PID" health | jq .ms)
-            ;;
+        *) all=$(jq .ms <<<"$out") ;;
     esac
     jq -c --argjson a "$all" '{first_response_ms: .ms, all_ready_ms: $a, first_request_ms, steady_p50_ms, next_ms}' \
-        <<<"$first"
+        <<<"$out"
 }
 
 # Stops the server we started: SIGTERM to its PID, a bounded wait, then SIGKILL to it and its descendants.

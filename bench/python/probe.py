@@ -55,8 +55,8 @@ def ready(port, start_ns, timeout_s, pid, health, follow):
                     times = [timed(port) for _ in range(follow)]
                     result.update({"first_request_ms": round(elapsed, 3), "next_ms": [round(x, 3) for x in times[:5]],
                                    "steady_p50_ms": round(statistics.median(times[follow // 2:]), 3)})
-                print(json.dumps(result))
-                return 0
+                print(json.dumps(result), flush=True)
+                os._exit(0)  # no interpreter teardown: a concurrent probe may be timing a request right now
         except OSError:
             pass
         time.sleep(0.005)

@@ -537,8 +537,9 @@ class Report:
         self.w("## Cold start and first requests", "")
         self.w("**Launch → first answer**: from starting the process to the first `200` from `POST /labelservice/`, "
                "polled every 5 ms (`bench/python/probe.py ready`). **All ready**: every gunicorn worker has "
-               "loaded the app (a `post_worker_init` hook writes its PID); for Sharpserve, `GET /v2/health/ready` "
-               "answers 200, which it does only once every executor is warm.", "")
+               "loaded the app (a `post_worker_init` hook writes the time); Sharpserve answers inference only once "
+               "every executor is warm (503 before, like `GET /v2/health/ready`), so its first answer is its "
+               "ready time, within the polling interval.", "")
         self.w("**First request after ready**: the readiness probe's first `200` is, for Sharpserve, the first "
                "request served after ready (it answers 503 until every executor is warm), and the probe times it; "
                "it then sends 200 more requests one after the other (a new connection each) and takes the median "
@@ -578,7 +579,8 @@ class Report:
         for r in self.memory:
             by[(r["config"], r["model"], r["n"])].append(r)
         rows = []
-        for (cfg, model, n), rs in sorted(by.items(), key=lambda kv: (kv[0][1], ORDER.index(kv[0][0]), kv[0][2])):
+        for (cfg, model, n), rs in sorted(by.items(), key=lambda kv: (kv[0][1] != "fasttext", ORDER.index(kv[0][0]),
+                                                                       kv[0][2])):
             workers = [w for r in rs for w in r["workers"]]
             wf = med([w["first_ms"] for w in workers])
             ws = med([w["steady_p50_ms"] for w in workers])
