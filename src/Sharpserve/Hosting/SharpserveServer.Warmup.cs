@@ -9,6 +9,8 @@ namespace Sharpserve.Hosting;
 
 public sealed partial class SharpserveServer
 {
+    private static readonly TimeSpan s_httpWarmupBudget = TimeSpan.FromMilliseconds(300);
+
     /// <summary>
     /// Warm-up in two stages: every executor thread runs the model's warm-up requests, then the server sends
     /// its own requests through Kestrel to every endpoint so parsing, JSON, scheduling and response writing are
@@ -25,9 +27,16 @@ public sealed partial class SharpserveServer
         using (var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) })
         {
             client.DefaultRequestHeaders.Add(WarmupGate.HeaderName, _warmupGate.Token);
+            // Up to HttpWarmupRounds rounds, but past the third round stop once 300 ms are spent: a slow model's
+            // predict dominates its request time, and a few rounds compile the serving path just the same.
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             for (int round = 0; round < _options.HttpWarmupRounds; round++)
             {
                 sent += await WarmUpRoundAsync(client);
+                if (round >= 2 && System.Diagnostics.Stopwatch.GetElapsedTime(started) > s_httpWarmupBudget)
+                {
+                    break;
+                }
             }
         }
 
