@@ -6,6 +6,8 @@ namespace Sharpserve.Supervision;
 
 public sealed partial class WorkerPool
 {
+    private int _pickCursor;
+
     /// <summary>
     /// The one dispatcher: takes retries first, then the model's queue, and hands each item to the least-loaded
     /// Ready worker with room. While no worker has room the item waits here, still subject to its deadline.
@@ -118,12 +120,26 @@ public sealed partial class WorkerPool
         return true; // the loss sweep took it and requeued it
     }
 
+    /// <summary>
+    /// The Ready worker with the fewest requests in flight and room for one more. The scan starts one worker
+    /// further each time, so ties (an idle pool, or sequential clients) rotate over the workers instead of
+    /// always landing on the first: every worker gets warm traffic and the load spreads.
+    /// </summary>
     private WorkerProcess? PickWorker()
     {
+        WorkerProcess[] workers = _snapshot;
+        int count = workers.Length;
+        if (count == 0)
+        {
+            return null;
+        }
+
+        int start = (int)((uint)Interlocked.Increment(ref _pickCursor) % (uint)count);
         WorkerProcess? best = null;
         int bestLoad = int.MaxValue;
-        foreach (WorkerProcess worker in _snapshot)
+        for (int i = 0; i < count; i++)
         {
+            WorkerProcess worker = workers[(start + i) % count];
             if (worker.State != WorkerState.Ready || worker.Writer is null)
             {
                 continue;
