@@ -385,7 +385,8 @@ class Report:
         self.w("Total memory of all the server's processes (master and workers), summed from each process's "
                "`/proc/PID/smaps_rollup`: **PSS** (each shared page divided among the processes that map it, so "
                "the sum counts it once) and **USS** (Private_Clean + Private_Dirty: pages only one process maps). "
-               f"Sampled once every worker is up (\"ready\"), every 0.5 s during a {r0['load_s']}-second load of "
+               f"Sampled once every worker is up (\"ready\"), every 0.5 s (or as fast as reading every process's "
+               f"smaps_rollup allows) during a {r0['load_s']}-second load of "
                f"random texts at {r0['conns']} connections, and {r0.get('settle_s', '?')} s after the load. "
                "N is threads for Sharpserve (thread mode), worker processes for gunicorn.", "")
         img = self.reference.get("fasttext", {}).get("image_bytes")
@@ -490,8 +491,10 @@ class Report:
                     continue
                 with open(path, encoding="utf-8") as f:
                     samples = [json.loads(line) for line in f if line.strip()]
-                ts = [s["t_s"] for s in samples]
-                ps = [s["pss_kb"] / MIB for s in samples]
+                # t = 0: the sample taken at ready, just before the load; then the sampler's, each stamped when
+                # it was complete (reading every process's smaps_rollup takes longer with many big processes).
+                ts = [0.0] + [s["t_s"] for s in samples]
+                ps = [r["at_ready"]["pss_kb"] / MIB] + [s["pss_kb"] / MIB for s in samples]
                 ax.plot(ts, ps, marker=".", color=COLORS[cfg],
                         ls="--" if (model == "dict" and cfg.startswith("sharpserve")) else "-", label=label(cfg))
             if load_s:
@@ -606,7 +609,8 @@ class Report:
                + ", ".join(f"`{m}`" for m in methods)
                + " (checked with `fincore` from util-linux: the file's resident bytes before launch are in the "
                "table). Then one second of random-text load right after ready: a server that maps the file pays "
-               "for a cold cache on its first requests instead of before ready. On a virtual machine the host may "
+               "for a cold cache on its first requests instead of before ready; the cache column at ready shows how "
+               "much of the file each server had read by then. On a virtual machine the host may "
                "still cache the disk, so \"cold\" here is the guest's page cache only.", "")
         by = defaultdict(list)
         for r in self.model_load:
@@ -624,7 +628,7 @@ class Report:
                          span([rps(r["first_second"]) for r in rs], f0),
                          span([r["first_second"]["lat_p99_us"] / 1000 for r in rs], f1)])
         self.w(table(["setup", "case", ".bin cached at launch, MiB", "image cached at launch, MiB",
-                      "launch → first answer, ms", "file read by ready (image for Sharpserve), MiB",
+                      "launch → first answer, ms", "in the page cache at ready (Sharpserve: image), MiB",
                       "req/s, first second", "p99 ms, first second"], rows), "")
 
     def issue3_section(self):
@@ -685,8 +689,16 @@ class Report:
                 lines.append(f"**Memory, fastText model, N={nmax}** (total PSS after the load, and its ratio to the "
                              f"{copy / 1024:,.2f} GiB file): " + "; ".join(parts) + ". Per-worker loading multiplies "
                              "the model by N. Preloading shares it: the fastText module keeps its matrices in native "
-                             "memory that nothing writes after loading, so fork's copy-on-write copies next to "
-                             "nothing, with or without gc.freeze().")
+                             "memory that nothing writes after loading, so what a preloaded stack adds over one copy "
+                             "is mostly each process's own interpreter and heap (total USS after the load: "
+                             + ", ".join(f"{label(cfg)} {after(cfg, 'fasttext', 'uss_kb'):,.0f} MiB"
+                                         for cfg in ("sharpserve-proc", "gunicorn-preload", "gunicorn-freeze")
+                                         if after(cfg, "fasttext", "uss_kb") is not None) + ").")
+            loads = [f"{label(cfg)} {f0(med([rps(r['load']) for r in by[(cfg, 'fasttext', nmax)]]))}"
+                     for cfg in ORDER if by.get((cfg, "fasttext", nmax))]
+            if loads:
+                lines.append(f"**Throughput on the large model** (random texts, during the memory loads, N={nmax}), "
+                             "requests/s: " + "; ".join(loads) + ". The per-N numbers are in the memory table.")
             dcopy = self.one_copy_kb("dict")
             if dcopy:
                 dcopy /= 1024
@@ -709,6 +721,18 @@ class Report:
                                  + (f" gc.freeze() cut the growth from {g_pre:,.0f} to {g_frz:,.0f} MiB "
                                     f"({(1 - g_frz / g_pre) * 100:,.0f}% less): it spares the collector's writes, "
                                     "not the reference counts." if g_pre and g_frz is not None and g_pre > 0 else ""))
+                    gcs = []
+                    for cfg in ("gunicorn-preload", "gunicorn-freeze"):
+                        ws = [w["full_gc_seconds"] for r in by.get((cfg, "dict", nmax), []) for w in r["workers"]
+                              if w["full_gc_seconds"] is not None]
+                        if ws:
+                            gcs.append(f"{label(cfg)} {statistics.median(ws) * 1000:,.0f} ms per worker, "
+                                       f"{f0(med([rps(r['load']) for r in by[(cfg, 'dict', nmax)]]))} req/s during "
+                                       "the load")
+                    if gcs:
+                        lines.append("**The full collection's cost, dict model, N=" + str(nmax) + ":** "
+                                     + "; ".join(gcs) + ". Without freeze, one collection walks every tracked object "
+                                     "and copies the pages it writes; with N workers on 2 cores they do so at once.")
         if h.get("first"):
             parts = [f"{label(cfg, fr['n'])}: first request {f3(fr['first'])} ms against a steady p50 of "
                      f"{f3(fr['steady'])} ms ({fx(fr['ratio'])}), requests 2–4 {f3(fr['next'])} ms"
