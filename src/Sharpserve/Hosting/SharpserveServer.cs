@@ -29,7 +29,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private readonly ILogger _logger;
     private Task _whenReady = Task.CompletedTask;
     private IReadOnlyList<ModelSource> _sources = [];
-    private readonly Sharpserve.Metrics.RequestMetrics _requestMetrics = new();
+    private readonly RequestMetrics _requestMetrics = new();
+    private readonly RequestMetrics _warmupMetrics = new();
     private int _disposed;
 
     private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate)
@@ -300,10 +301,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal server error");
         }
 
-        if (!_warmupGate.IsWarmupRequest(context))
-        {
-            _requestMetrics.Record(RouteOf(context), context.Response.StatusCode, start);
-        }
+        // Warm-up requests are recorded too, but apart, so the recording code is compiled before the first client.
+        (_warmupGate.IsWarmupRequest(context) ? _warmupMetrics : _requestMetrics).Record(RouteOf(context), context.Response.StatusCode, start);
     }
 
     /// <summary>The matched route template (bounded label cardinality), or "unmatched".</summary>
