@@ -170,7 +170,7 @@ run_wrk() {
     local c="$1" d="$2" texts="$3" t=2 out
     [ "$c" -ge 2 ] || t=1
     out="$(mktemp)"
-    [ -s "$RESULTS/commands.jsonl" ] && grep -q '"config":"wrk"' "$RESULTS/commands.jsonl" ||
+    [ -s "$RESULTS/commands.jsonl" ] && grep -qF "BENCH_TEXTS=$texts " "$RESULTS/commands.jsonl" ||
         emit commands config=wrk cmd="BENCH_TEXTS=$texts wrk -t$t -c$c -d$d --timeout 10s -s bench/lua/bench.lua http://127.0.0.1:PORT/labelservice/"
     BENCH_TEXTS="$texts" BENCH_JSON="$out" wrk -t"$t" -c"$c" -d"$d" --timeout 10s \
         -s "$BENCH_DIR/lua/bench.lua" "http://127.0.0.1:$PORT/labelservice/" >/dev/null

@@ -11,6 +11,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import statistics
 from collections import defaultdict
 
@@ -763,16 +764,20 @@ class Report:
         self.w("## Exact commands", "")
         self.w("```sh", f"bench/run.sh{' --quick' if self.mode == 'quick' else ''}    # everything below, then "
                "this document", "```", "")
-        self.w("One example of each server command as run (ports and N vary; paths relative to the repository), "
-               "and the load generator's:", "")
+        self.w("Every distinct command as run, with the port, N, and wrk's threads (T), connections (C) and "
+               "duration (D) left as names; paths relative to the repository:", "")
         seen = set()
         self.w("```sh")
         for c in self.commands:
-            key = (c["config"], c.get("model"))
-            if key in seen:
-                continue
-            seen.add(key)
-            self.w(c["cmd"].strip())
+            cmd = c["cmd"].strip()
+            for pattern, repl in ((r"--port \d+", "--port PORT"), (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+                                  (r"--threads \d+", "--threads N"), (r"--workers \d+", "--workers N"),
+                                  (r" -w \d+", " -w N"), (r"-n\d+-p\d+", "-nN-pPORT"), (r" -c\d+", " -cC"),
+                                  (r" -t\d+", " -tT"), (r" -d\d+s", " -dDs")):
+                cmd = re.sub(pattern, repl, cmd)
+            if cmd not in seen:
+                seen.add(cmd)
+                self.w(cmd)
         self.w("```", "")
         steps = [s for s in self.steps if s["step"] != "total"]
         if steps:

@@ -15,6 +15,8 @@ trap stop_all_started EXIT
 : "${LOAD_SETUPS:=sharpserve:2 gunicorn-preload:1}"
 read -r -a setups <<<"$LOAD_SETUPS"
 
+emit commands config=evict cmd="sync FILE; dd if=FILE iflag=nocache count=0   # FILE: the .bin and Sharpserve's image; fallback: vmtouch -e FILE; check: fincore --bytes FILE"
+
 for rep in $(seq 1 "$REPEATS"); do
     for setup in "${setups[@]}"; do
         config="${setup%%:*}"; n="${setup#*:}"
