@@ -17,7 +17,7 @@ public sealed class CommandLineTests : IDisposable
         using SharpserveProcess process = SharpserveProcess.Start("serve --port 0", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
-        await WaitForReadyAsync(client);
+        await SharpserveProcess.WaitForReadyAsync(client);
 
         using HttpResponseMessage response = await client.PostAsync(
             new Uri("/labelservice/", UriKind.Relative), new StringContent("Bonjour, je voudrais un café s'il vous plaît"));
@@ -38,7 +38,7 @@ public sealed class CommandLineTests : IDisposable
         using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --threads 1", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
-        await WaitForReadyAsync(client);
+        await SharpserveProcess.WaitForReadyAsync(client);
 
         using HttpResponseMessage metadata = await client.GetAsync(new Uri("/v2/models/mymodel", UriKind.Relative));
         process.SendSignal(SigTerm);
@@ -126,7 +126,7 @@ public sealed class CommandLineTests : IDisposable
         using SharpserveProcess process = SharpserveProcess.Start("serve --workers 2 --port 0", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
-        await WaitForReadyAsync(client);
+        await SharpserveProcess.WaitForReadyAsync(client);
         int[] before = await WorkerPidsAsync(client);
 
         process.SendSignal(SigHup);
@@ -155,7 +155,7 @@ public sealed class CommandLineTests : IDisposable
         using SharpserveProcess process = SharpserveProcess.Start("serve --workers 2 --port 0", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
-        await WaitForReadyAsync(client);
+        await SharpserveProcess.WaitForReadyAsync(client);
         int[] workers = await WorkerPidsAsync(client);
 
         process.SendSignal(9);
@@ -195,21 +195,5 @@ public sealed class CommandLineTests : IDisposable
 
             Assert.False(ProcessModeServer.ProcessExists(pid), $"worker {pid} outlived the front");
         }
-    }
-
-    private static async Task WaitForReadyAsync(HttpClient client)
-    {
-        for (int i = 0; i < 600; i++)
-        {
-            using HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
-            if (ready.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail("the server did not become ready within 30 s");
     }
 }

@@ -39,7 +39,7 @@ public sealed class ModelImageTests : IDisposable
         using SharpserveProcess process = SharpserveProcess.Start($"serve \"{ModelPath}\" --port 0 --threads 1", CacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
-        await WaitForReadyAsync(client);
+        await SharpserveProcess.WaitForReadyAsync(client);
         string[] before = await PredictAllAsync(client);
 
         // The server maps its image in the cache, never the user's file.
@@ -187,21 +187,5 @@ public sealed class ModelImageTests : IDisposable
         }
 
         return answers;
-    }
-
-    private static async Task WaitForReadyAsync(HttpClient client)
-    {
-        for (int i = 0; i < 600; i++)
-        {
-            using HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
-            if (ready.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail("the server did not become ready within 30 s");
     }
 }

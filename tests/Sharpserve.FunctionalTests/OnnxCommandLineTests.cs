@@ -20,7 +20,7 @@ public sealed class OnnxCommandLineTests : IDisposable
         using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --threads 2 {extra}", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
-        await WaitForReadyAsync(client);
+        await SharpserveProcess.WaitForReadyAsync(client);
 
         using HttpResponseMessage response = await client.PostAsync(
             new Uri("/v2/models/int64_embedding/infer", UriKind.Relative),
@@ -60,7 +60,7 @@ public sealed class OnnxCommandLineTests : IDisposable
         using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --workers 2 --cache-dir \"{cache}\"", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
-        await WaitForReadyAsync(client);
+        await SharpserveProcess.WaitForReadyAsync(client);
 
         string input = string.Join(",", Enumerable.Repeat("0.5", 64));
         using HttpResponseMessage response = await client.PostAsync(
@@ -85,21 +85,5 @@ public sealed class OnnxCommandLineTests : IDisposable
         Assert.NotEqual(0, exitCode);
         Assert.Contains(message, stderr, StringComparison.Ordinal);
         Assert.Single(stderr.Trim().Split('\n'));
-    }
-
-    private static async Task WaitForReadyAsync(HttpClient client)
-    {
-        for (int i = 0; i < 600; i++)
-        {
-            using HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
-            if (ready.StatusCode == HttpStatusCode.OK)
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail("the server did not become ready within 30 s");
     }
 }

@@ -91,6 +91,23 @@ internal sealed partial class SharpserveProcess : IDisposable
         return await _address.Task;
     }
 
+    /// <summary>Polls /v2/health/ready until 200 (the server gets there by itself); fails after 30 s.</summary>
+    public static async Task WaitForReadyAsync(HttpClient client)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            using HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
+            if (ready.StatusCode == System.Net.HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail("the server did not become ready within 30 s");
+    }
+
     public void SendSignal(int signal)
     {
         Assert.Equal(0, Kill(_process.Id, signal));
