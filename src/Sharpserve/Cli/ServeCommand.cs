@@ -291,12 +291,6 @@ internal static class ServeCommand
         return options;
     }
 
-    private static ServerOptions Problem(ServerOptions options, List<string> problems, string message)
-    {
-        problems.Add(message);
-        return options;
-    }
-
     /// <summary>Flags win over the environment (SHARPSERVE_PORT for --port), which wins over defaults.</summary>
     private static string? Value(ParsedArguments parsed, string option)
     {
