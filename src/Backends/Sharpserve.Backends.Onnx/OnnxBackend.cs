@@ -80,6 +80,11 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
         }
     }
 
+    /// <summary>
+    /// What a process-mode front needs of a model its workers run: the metadata and warm-up requests.
+    /// </summary>
+    public IModel Describe(string path, string modelName) => Load(path, modelName);
+
     /// <summary>Checks the model file as <see cref="Load"/> does before ONNX Runtime sees it; throws <see cref="ModelLoadException"/>.</summary>
     public void Validate(string path) => OnnxModelValidator.Validate(path);
 

@@ -105,19 +105,11 @@ internal static class ServeCommand
         }
 
         name ??= isDemo ? DemoModel.Name : Path.GetFileNameWithoutExtension(modelPath);
-        string source = modelPath;
         string? cacheDirectory = Value(parsed, "--cache-dir");
-
-        // What the server and every worker map: the model image Sharpserve wrote (rebuilt when the source
-        // changed), never the user's file; for ONNX, the baked shared form in the cache (docs/formats/onnx.md).
-        string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
-
-        IModel model;
-        string served;
+        ModelSource model;
         try
         {
-            served = Prepare();
-            model = ModelLoader.Load(served, name);
+            model = OpenSource(modelPath, name, cacheDirectory, inWorkers: options.ProcessMode is not null);
         }
         catch (ModelLoadException ex)
         {
@@ -128,7 +120,22 @@ internal static class ServeCommand
             return CommandLine.Fail($"cannot prepare the model image in the cache directory: {ex.Message}", 1);
         }
 
-        return await SharpserveServer.RunAsync(options, new ModelSource(model, served, Prepare), logLevel);
+        return await SharpserveServer.RunAsync(options, model, logLevel);
+    }
+
+    /// <summary>
+    /// Prepares <paramref name="source"/> (its model image, or for ONNX its baked shared form) and opens what the
+    /// front needs. What the server and every worker map is the image Sharpserve wrote (rebuilt when the source
+    /// changed), never the user's file. In process mode (<paramref name="inWorkers"/>) the workers run the model and
+    /// the front only describes it (docs/architecture.md).
+    /// </summary>
+    /// <exception cref="ModelLoadException">The model is unusable; the message names the file.</exception>
+    /// <exception cref="IOException">The cache directory cannot be written.</exception>
+    internal static ModelSource OpenSource(string source, string name, string? cacheDirectory, bool inWorkers)
+    {
+        string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
+        string served = Prepare();
+        return new ModelSource(ModelLoader.LoadForServing(served, name, inWorkers), served, Prepare);
     }
 
     private static ServerOptions BuildOptions(ParsedArguments parsed, List<string> problems, out string? name, out LogLevel logLevel)

@@ -60,6 +60,25 @@ internal static class ModelLoader
     }
 
     /// <summary>
+    /// Opens a prepared model (from <see cref="PrepareImage"/>) for the front. In thread mode that is the model
+    /// itself; in process mode (<paramref name="inWorkers"/>) the workers run it and the front needs only its
+    /// metadata and warm-up requests, so an ONNX model is described from its graph without creating a session
+    /// (which would fault in every prepacked weight page a second time).
+    /// </summary>
+    public static IModel LoadForServing(string preparedPath, string modelName, bool inWorkers)
+    {
+        ArgumentNullException.ThrowIfNull(preparedPath);
+        CheckLocalFile(preparedPath);
+        if (!new OnnxBackend().CanLoad(preparedPath))
+        {
+            return OpenImage(preparedPath, modelName);
+        }
+
+        OnnxBackend backend = CreateOnnxBackend(null);
+        return inWorkers ? backend.Describe(preparedPath, modelName) : backend.Load(preparedPath, modelName);
+    }
+
+    /// <summary>
     /// ONNX models are not images: preparing one bakes its shared, prepacked form into the cache directory and
     /// returns the baked model.onnx; with SHARPSERVE_ONNX_SHARING other than prepacked, or when baking fails and
     /// the noprepack fallback is on, the source itself.
