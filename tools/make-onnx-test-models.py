@@ -205,6 +205,58 @@ def make_matmul(rng):
     write_expected("matmul", [("x", "FP32", x)], [("y", "FP32", np.maximum(x @ w1, 0) @ w2)])
 
 
+def make_zipmap_classifier(rng):
+    """A classifier shaped like skl2onnx's default export: a label tensor and a ZipMap (a sequence of maps), which
+    Sharpserve does not serve, plus the probabilities as a plain tensor."""
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0),
+        helper.make_node("ZipMap", ["probabilities"], ["output_probability"], domain="ai.onnx.ml", classlabels_int64s=[0, 1, 2]),
+    ]
+    seq_of_maps = onnx.TypeProto()  # onnx 1.12's helper has no make_map_type_proto
+    seq_of_maps.sequence_type.elem_type.map_type.key_type = TensorProto.INT64
+    seq_of_maps.sequence_type.elem_type.map_type.value_type.tensor_type.elem_type = TensorProto.FLOAT
+    graph = helper.make_graph(
+        nodes, "zipmap_classifier",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+         helper.make_value_info("output_probability", seq_of_maps),
+         helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=OPSET + [helper.make_opsetid("ai.onnx.ml", 1)], ir_version=IR_VERSION,
+                              producer_name="sharpserve-tools")
+    save(model, "zipmap_classifier.onnx")
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    logits = x @ w
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    write_expected("zipmap_classifier", [("x", "FP32", x)],
+                   [("label", "INT64", p.argmax(axis=1).astype(np.int64)), ("probabilities", "FP32", p)])
+
+
+def make_ir3_legacy(rng):
+    """IR version 3 (old exporters): the weight is an initializer listed among the graph inputs too, so it is not
+    an input a client sends; one input has a dimension with neither a value nor a name."""
+    w = rng.standard_normal((3, 2)).astype(np.float32)
+    unknown = helper.make_tensor_value_info("s", TensorProto.FLOAT, [None])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Mul", ["s", "s"], ["t"])],
+        "ir3_legacy",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("w", TensorProto.FLOAT, [3, 2]),
+         unknown],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2]),
+         helper.make_tensor_value_info("t", TensorProto.FLOAT, [None])],
+        [numpy_helper.from_array(w, "w")])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 8)], ir_version=3, producer_name="sharpserve-tools"),
+         "ir3_legacy.onnx")
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    s = np.array([1.5, -2.0, 0.25, 3.0], dtype=np.float32)
+    write_expected("ir3_legacy", [("x", "FP32", x), ("s", "FP32", s)], [("y", "FP32", x @ w), ("t", "FP32", s * s)])
+
+
 def make_corrupt():
     with open(os.path.join(OUT, "mlp_classifier.onnx"), "rb") as f:
         good = f.read()
@@ -224,6 +276,10 @@ def main():
     make_external(rng)
     make_corrupt()
     make_matmul(rng)
+    # A separate generator, so the models above stay byte-identical when models are added here.
+    more = np.random.default_rng(20261127)
+    make_zipmap_classifier(more)
+    make_ir3_legacy(more)
     print("wrote", sorted(os.listdir(OUT)))
 
 

@@ -26,6 +26,8 @@ public sealed class OnnxModelTests
     [InlineData("int64_embedding")]
     [InlineData("multi_io")]
     [InlineData("external/model")]
+    [InlineData("zipmap_classifier")]
+    [InlineData("ir3_legacy")]
     public void Infer_MatchesTheNumpyReference(string name)
     {
         (List<Tensor> inputs, List<Tensor> outputs) = OnnxTestData.Expected(name);
@@ -43,9 +45,58 @@ public sealed class OnnxModelTests
     }
 
     [Fact]
+    public void Metadata_LeavesOutNonTensorOutputs_AndInitializersListedAsInputs()
+    {
+        using IModel zipmap = Load("zipmap_classifier");
+        using IModel legacy = Load("ir3_legacy");
+
+        // skl2onnx's ZipMap output (a sequence of maps) is not a tensor: it is not served, the tensors are.
+        Assert.Equal(["label", "probabilities"], zipmap.Metadata.Outputs.Select(o => o.Name));
+        // IR 3 lists initializers among the graph inputs; a client does not send them.
+        Assert.Equal(["x", "s"], legacy.Metadata.Inputs.Select(i => i.Name));
+        Assert.Equal([-1L], legacy.Metadata.Inputs[1].Shape);
+    }
+
+    public static TheoryData<string> AllModels() =>
+        ["mlp_classifier", "int64_embedding", "multi_io", "external/model", "zipmap_classifier", "ir3_legacy", "matmul"];
+
+    [Theory]
+    [MemberData(nameof(AllModels))]
+    public void Describe_ReadsTheSameMetadataFromTheGraphAsTheSessionReports(string name)
+    {
+        // Process mode's front describes a model from its graph without a session; it must agree with ONNX Runtime.
+        using IModel loaded = Load(name);
+        using IModel described = new OnnxBackend().Describe(OnnxTestData.Model(name), name);
+
+        Assert.Equal(Text(loaded.Metadata), Text(described.Metadata));
+        Assert.Equal(loaded.MappedBytes, described.MappedBytes);
+        Assert.Equal(Text(loaded.WarmupRequests[0]), Text(described.WarmupRequests[0]));
+        Assert.Throws<InvalidOperationException>(() => described.CreateSession());
+    }
+
+    [Fact]
+    public void Describe_RefusesWhatLoadRefuses()
+    {
+        var backend = new OnnxBackend();
+        foreach (string name in new[] { "truncated", "garbage", "external/outside", "external/absolute" })
+        {
+            Assert.Throws<ModelLoadException>(() => backend.Describe(OnnxTestData.Model(name), name));
+        }
+    }
+
+    private static string Text(ModelMetadata metadata) =>
+        $"{metadata.Name} {metadata.Platform} in: {Text(metadata.Inputs)} out: {Text(metadata.Outputs)}";
+
+    private static string Text(IReadOnlyList<TensorMetadata> tensors) =>
+        string.Join("; ", tensors.Select(t => $"{t.Name} {t.DataType} [{string.Join(",", t.Shape)}]"));
+
+    private static string Text(InferenceRequest request) =>
+        string.Join("; ", request.Inputs.Select(t => $"{t.Name} {t.DataType} [{string.Join(",", t.Shape)}] {t.ElementCount}"));
+
+    [Fact]
     public void WarmupRequests_RunOnEveryModel()
     {
-        foreach (string name in new[] { "mlp_classifier", "int64_embedding", "multi_io" })
+        foreach (string name in new[] { "mlp_classifier", "int64_embedding", "multi_io", "zipmap_classifier", "ir3_legacy" })
         {
             using IModel model = Load(name);
             using IModelSession session = model.CreateSession();

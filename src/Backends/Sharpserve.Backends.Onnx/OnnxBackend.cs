@@ -81,9 +81,16 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
     }
 
     /// <summary>
-    /// What a process-mode front needs of a model its workers run: the metadata and warm-up requests.
+    /// What a process-mode front needs of a model its workers run: the metadata and warm-up requests, read from
+    /// the validated graph without creating an ONNX Runtime session (<see cref="OnnxModelDescription"/>).
     /// </summary>
-    public IModel Describe(string path, string modelName) => Load(path, modelName);
+    public IModel Describe(string path, string modelName)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(modelName);
+        OnnxModelFile file = OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked) ? baked! : OnnxModelValidator.Validate(path);
+        return new OnnxModelDescription(file, modelName);
+    }
 
     /// <summary>Checks the model file as <see cref="Load"/> does before ONNX Runtime sees it; throws <see cref="ModelLoadException"/>.</summary>
     public void Validate(string path) => OnnxModelValidator.Validate(path);

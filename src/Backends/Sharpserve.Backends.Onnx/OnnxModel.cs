@@ -70,12 +70,8 @@ internal sealed class OnnxModel : IModel
 
         try
         {
-            ModelMetadata metadata = ReadMetadata(session, modelName, name);
-            long mapped = 0;
-            foreach (string external in file.ExternalFiles)
-            {
-                mapped += new FileInfo(external).Length;
-            }
+            ModelMetadata metadata = ReadMetadata(session, modelName, name, options.Log);
+            long mapped = ExternalBytes(file);
 
             long anonymous = Math.Max(0, options.AnonymousMemoryProbe() - anonymousBefore);
             if (anonymous > options.AnonymousMemoryBudget)
@@ -114,7 +110,7 @@ internal sealed class OnnxModel : IModel
         return sessionOptions;
     }
 
-    private static ModelMetadata ReadMetadata(InferenceSession session, string modelName, string fileName)
+    private static ModelMetadata ReadMetadata(InferenceSession session, string modelName, string fileName, Action<string> log)
     {
         var inputs = new List<TensorMetadata>();
         foreach (string inputName in session.InputNames)
@@ -130,12 +126,17 @@ internal sealed class OnnxModel : IModel
         }
 
         var outputs = new List<TensorMetadata>();
+        var skipped = new List<string>();
         foreach (string outputName in session.OutputNames)
         {
             NodeMetadata node = session.OutputMetadata[outputName];
             if (node.IsTensor && OnnxTypes.TryToDataType(node.ElementDataType, out TensorDataType type))
             {
                 outputs.Add(new TensorMetadata(outputName, type, Dims(node)));
+            }
+            else
+            {
+                skipped.Add($"'{outputName}' ({(node.IsTensor ? node.ElementDataType.ToString() : node.OnnxValueType.ToString())})");
             }
         }
 
@@ -144,7 +145,25 @@ internal sealed class OnnxModel : IModel
             throw new ModelLoadException($"{fileName}: the model has no tensor output Sharpserve can return");
         }
 
+        if (skipped.Count > 0)
+        {
+            // Typically skl2onnx's ZipMap; exporting with options={id(model): {"zipmap": False}} gives a tensor.
+            log($"{fileName}: outputs {string.Join(", ", skipped)} are not tensors and are not served (a classifier exported by skl2onnx: pass zipmap=False)");
+        }
+
         return new ModelMetadata(modelName, Platform, inputs, outputs);
+    }
+
+    /// <summary>Bytes of the external-data files the model's tensors name (what sessions map, shared).</summary>
+    internal static long ExternalBytes(OnnxModelFile file)
+    {
+        long bytes = 0;
+        foreach (string external in file.ExternalFiles)
+        {
+            bytes += new FileInfo(external).Length;
+        }
+
+        return bytes;
     }
 
     private static long[] Dims(NodeMetadata node)
@@ -159,7 +178,7 @@ internal sealed class OnnxModel : IModel
         return shape;
     }
 
-    private static InferenceRequest MakeWarmupRequest(ModelMetadata metadata)
+    internal static InferenceRequest MakeWarmupRequest(ModelMetadata metadata)
     {
         var tensors = new List<Tensor>();
         foreach (TensorMetadata input in metadata.Inputs)
