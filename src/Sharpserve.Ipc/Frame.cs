@@ -15,7 +15,10 @@ public readonly struct Frame(FrameType type, ulong requestId, ReadOnlySequence<b
     public const int MaxPayloadSize = 64 << 20;
 
     /// <summary>Version carried in Hello; bump when the layout of any frame changes.</summary>
-    public const ushort ProtocolVersion = 1;
+    public const ushort ProtocolVersion = 2;
+
+    /// <summary>The requested-outputs count of an Infer frame that asks for every output.</summary>
+    public const ushort AllOutputs = ushort.MaxValue;
 
     public FrameType Type { get; } = type;
 

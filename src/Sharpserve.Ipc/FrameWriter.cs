@@ -35,11 +35,13 @@ public static class FrameWriter
 
     public static void WriteInfer(IBufferWriter<byte> output, ulong requestId, InferenceRequest request)
     {
-        int length = 4 + 4 + 2 + TensorsSize(request.Inputs);
+        int tensors = 2 + TensorsSize(request.Inputs);
+        int length = 4 + 4 + tensors + NamesSize(request.Outputs);
         Span<byte> span = BeginFrame(output, FrameType.Infer, requestId, length);
         BinaryPrimitives.WriteInt32LittleEndian(span, request.Parameters.TopK);
         BinaryPrimitives.WriteSingleLittleEndian(span[4..], request.Parameters.Threshold);
         WriteTensors(span[8..], request.Inputs);
+        WriteNames(span[(8 + tensors)..], request.Outputs);
         output.Advance(Frame.HeaderSize + length);
     }
 
@@ -93,6 +95,39 @@ public static class FrameWriter
         }
 
         return size > Frame.MaxPayloadSize ? throw new IpcProtocolException($"tensors of {size} bytes exceed the frame limit") : (int)size;
+    }
+
+    /// <summary>Requested outputs: u16 count (0xFFFF: all), then u16-length-prefixed UTF-8 names.</summary>
+    private static int NamesSize(IReadOnlyList<string>? names)
+    {
+        int size = 2;
+        if (names is not null)
+        {
+            foreach (string name in names)
+            {
+                size += 2 + Encoding.UTF8.GetByteCount(name);
+            }
+        }
+
+        return size;
+    }
+
+    private static void WriteNames(Span<byte> span, IReadOnlyList<string>? names)
+    {
+        if (names is null)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(span, Frame.AllOutputs);
+            return;
+        }
+
+        BinaryPrimitives.WriteUInt16LittleEndian(span, names.Count < Frame.AllOutputs ? (ushort)names.Count : throw new IpcProtocolException("too many requested outputs"));
+        int offset = 2;
+        foreach (string name in names)
+        {
+            int length = Encoding.UTF8.GetBytes(name, span[(offset + 2)..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(span[offset..], checked((ushort)length));
+            offset += 2 + length;
+        }
     }
 
     private static long DataSize(Tensor tensor)

@@ -32,7 +32,24 @@ public static class PayloadReader
         int topK = ReadInt32(ref reader);
         float threshold = BitConverter.Int32BitsToSingle(ReadInt32(ref reader));
         Tensor[] inputs = ReadTensors(ref reader);
-        return new InferenceRequest(inputs, new InferenceParameters(topK, threshold));
+        int count = (ushort)ReadInt16(ref reader);
+        string[]? outputs = null;
+        if (count != Frame.AllOutputs)
+        {
+            outputs = new string[count];
+            for (int i = 0; i < count; i++)
+            {
+                int nameLength = (ushort)ReadInt16(ref reader);
+                outputs[i] = Encoding.UTF8.GetString(ReadBytes(ref reader, nameLength));
+            }
+        }
+
+        if (reader.Remaining != 0)
+        {
+            throw new IpcProtocolException($"an Infer frame has {reader.Remaining} bytes after its requested outputs");
+        }
+
+        return new InferenceRequest(inputs, new InferenceParameters(topK, threshold), outputs);
     }
 
     public static InferenceResponse ReadResult(ReadOnlySequence<byte> payload)

@@ -45,6 +45,36 @@ public sealed class OnnxModelTests
     }
 
     [Fact]
+    public void RequestedOutputs_AreTheOnlyOnesReturned_InTheOrderAsked()
+    {
+        // ONNX Runtime still runs the whole graph (measured: a failing node on an unfetched branch fails the run),
+        // but only the fetched outputs are converted, copied and sent back.
+        (List<Tensor> inputs, List<Tensor> outputs) = OnnxTestData.Expected("mlp_classifier");
+        using IModel model = Load("mlp_classifier");
+        using IModelSession session = model.CreateSession();
+
+        InferResult result = session.Infer(new InferenceRequest(inputs, InferenceParameters.Default, ["label", "logits"]));
+
+        Assert.True(result.IsSuccess, result.Error?.Message);
+        Assert.Equal(["label", "logits"], result.Response!.Outputs.Select(o => o.Name));
+        OnnxTestData.AssertClose(outputs.Single(o => o.Name == "label"), result.Response.Outputs[0]);
+        OnnxTestData.AssertClose(outputs.Single(o => o.Name == "logits"), result.Response.Outputs[1]);
+    }
+
+    [Fact]
+    public void UnknownRequestedOutput_IsBadInput()
+    {
+        (List<Tensor> inputs, _) = OnnxTestData.Expected("mlp_classifier");
+        using IModel model = Load("mlp_classifier");
+        using IModelSession session = model.CreateSession();
+
+        InferResult result = session.Infer(new InferenceRequest(inputs, InferenceParameters.Default, ["nope"]));
+
+        Assert.Equal(InferErrorKind.BadInput, result.Error?.Kind);
+        Assert.Contains("unknown output 'nope'", result.Error!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Metadata_LeavesOutNonTensorOutputs_AndInitializersListedAsInputs()
     {
         using IModel zipmap = Load("zipmap_classifier");

@@ -147,6 +147,11 @@ public sealed class OnnxServingTests
         Assert.Equal(1, outputs.GetArrayLength());
         Assert.Equal("label", outputs[0].GetProperty("name").GetString());
         Assert.Equal(Compact(expected.RootElement.GetProperty("outputs")[2].GetProperty("data")), Compact(outputs[0].GetProperty("data")));
+
+        // An empty list asks for every output, as no list does (Triton's reading of the protocol).
+        string all = $$"""{"outputs": [], "inputs": {{expected.RootElement.GetProperty("inputs").GetRawText()}}}""";
+        using JsonDocument everything = await InferAsync(server.Client, "mlp_classifier", all);
+        AssertOutputsMatch(expected.RootElement.GetProperty("outputs"), everything.RootElement.GetProperty("outputs"));
     }
 
     [Theory]
@@ -155,6 +160,8 @@ public sealed class OnnxServingTests
     [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[2,8],"data":[1,2,3,4,5,6,7,8]}]}""", "(16 elements) but 'data' holds 8 values")]
     [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[9223372036854775807,8],"data":[1]}]}""", "more than")]
     [InlineData("""{"inputs":[]}""", "input 'input' is missing")]
+    [InlineData("""{"outputs":[{"name":"label"},{"name":"label"}],"inputs":[{"name":"input","datatype":"FP32","shape":[1,8],"data":[1,2,3,4,5,6,7,8]}]}""", "output 'label' is requested more than once")]
+    [InlineData("""{"outputs":[{"name":"nope"}],"inputs":[{"name":"input","datatype":"FP32","shape":[1,8],"data":[1,2,3,4,5,6,7,8]}]}""", "unknown output 'nope'")]
     [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,8],"data":[1,2,3,4,5,6,7,"x"]}]}""", "must hold numbers")]
     [InlineData("""{"inputs":[{"name":"input","datatype":"FP32","shape":[1,8],"data":[1,2,3,4,5,6,7,1e40]}]}""", "not a valid FP32")]
     public async Task Infer_BadInput_Answers400NamingTheTensor(string body, string message)

@@ -18,7 +18,8 @@ public sealed class FrameCodecTests
     {
         // Append-only: changing any of these breaks a front talking to an older worker.
         Assert.Equal(13, Frame.HeaderSize);
-        Assert.Equal(1, Frame.ProtocolVersion);
+        Assert.Equal(2, Frame.ProtocolVersion); // 2: Infer carries the requested outputs
+        Assert.Equal(0xFFFF, Frame.AllOutputs);
         Assert.Equal(
             [1, 2, 3, 4, 5, 6, 7, 8, 9],
             Enum.GetValues<FrameType>().Select(t => (int)t).ToArray());
@@ -42,7 +43,7 @@ public sealed class FrameCodecTests
 
         Assert.True(FrameReader.TryRead(ref bytes, out Frame frame));
         Assert.Equal(FrameType.Hello, frame.Type);
-        Assert.Equal(((ushort)1, 4242, 7), PayloadReader.ReadHello(frame.Payload));
+        Assert.Equal((Frame.ProtocolVersion, 4242, 7), PayloadReader.ReadHello(frame.Payload));
         Assert.True(bytes.IsEmpty);
     }
 
@@ -68,6 +69,37 @@ public sealed class FrameCodecTests
         Assert.Equal(request.Inputs[0].BytesData, decoded.Inputs[0].BytesData);
         Assert.Equal([2L, 2L], decoded.Inputs[1].Shape);
         Assert.Equal(request.Inputs[1].Fp32Data, decoded.Inputs[1].Fp32Data);
+        Assert.Null(decoded.Outputs); // none asked for: every output
+    }
+
+    public static TheoryData<string[]> RequestedOutputs() => new() { Array.Empty<string>(), new[] { "probabilities" }, new[] { "b", "a", "héllo" } };
+
+    [Theory]
+    [MemberData(nameof(RequestedOutputs))]
+    public void InferFrame_CarriesTheRequestedOutputs(string[] outputs)
+    {
+        var request = new InferenceRequest([Tensor.FromFp32("x", [1], [1f])], InferenceParameters.Default, outputs);
+
+        ReadOnlySequence<byte> bytes = Written(w => FrameWriter.WriteInfer(w, 1, request));
+        Assert.True(FrameReader.TryRead(ref bytes, out Frame frame));
+        InferenceRequest decoded = PayloadReader.ReadInfer(frame.Payload);
+
+        Assert.Equal(outputs, decoded.Outputs);
+        Assert.Equal([1f], decoded.Inputs[0].Fp32Data!);
+    }
+
+    [Fact]
+    public void InferFrame_WithBytesAfterTheOutputs_IsAProtocolError()
+    {
+        var request = new InferenceRequest([Tensor.FromFp32("x", [1], [1f])], InferenceParameters.Default);
+        byte[] whole = Written(w => FrameWriter.WriteInfer(w, 1, request)).ToArray();
+        byte[] longer = [.. whole, 0x00];
+        longer[0]++; // the payload length covers the extra byte
+        var sequence = new ReadOnlySequence<byte>(longer);
+
+        Assert.True(FrameReader.TryRead(ref sequence, out Frame frame));
+        Frame read = frame;
+        Assert.Throws<IpcProtocolException>(() => PayloadReader.ReadInfer(read.Payload));
     }
 
     [Fact]
@@ -111,7 +143,7 @@ public sealed class FrameCodecTests
         var sequence = new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
 
         Assert.True(FrameReader.TryRead(ref sequence, out Frame frame));
-        Assert.Equal((1, 1, 2), ((int)PayloadReader.ReadHello(frame.Payload).Version, PayloadReader.ReadHello(frame.Payload).ProcessId, PayloadReader.ReadHello(frame.Payload).WorkerId));
+        Assert.Equal((Frame.ProtocolVersion, 1, 2), (PayloadReader.ReadHello(frame.Payload).Version, PayloadReader.ReadHello(frame.Payload).ProcessId, PayloadReader.ReadHello(frame.Payload).WorkerId));
     }
 
     [Theory]

@@ -35,12 +35,14 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
                 values[i] = ToOrtValue(request.FindInput(expected[i].Name)!);
             }
 
-            using IDisposableReadOnlyCollection<OrtValue> outputs = _model.Session.Run(_runOptions, _inputNames, values, _model.OutputNames);
-            var tensors = new Tensor[_model.OutputNames.Length];
+            // ONNX Runtime computes only what the fetched outputs need: a request for some outputs skips the rest.
+            IReadOnlyList<string> names = request.Outputs is { Count: > 0 } requested ? requested : _model.OutputNames;
+            using IDisposableReadOnlyCollection<OrtValue> outputs = _model.Session.Run(_runOptions, _inputNames, values, names);
+            var tensors = new Tensor[names.Count];
             int index = 0;
             foreach (OrtValue output in outputs)
             {
-                tensors[index] = FromOrtValue(_model.OutputNames[index], output);
+                tensors[index] = FromOrtValue(names[index], output);
                 index++;
             }
 
@@ -109,6 +111,17 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
             if (bytes > limits.MaxBytesPerTensor)
             {
                 return InferError.BadInput($"input '{meta.Name}' holds {bytes} bytes, more than the limit of {limits.MaxBytesPerTensor}");
+            }
+        }
+
+        if (request.Outputs is { } wanted)
+        {
+            foreach (string output in wanted)
+            {
+                if (Find(_model.Metadata.Outputs, output) is null)
+                {
+                    return InferError.BadInput($"unknown output '{output}'; model '{model}' gives {List(_model.Metadata.Outputs)}");
+                }
             }
         }
 

@@ -111,7 +111,12 @@ internal static class OipInferRequestReader
             }
         }
 
-        request = new OipInferRequest(new InferenceRequest(inputs, parameters), id, outputs);
+        if (outputs is { Count: 0 })
+        {
+            outputs = null; // as Triton does: an empty 'outputs' asks for every output, like none at all
+        }
+
+        request = new OipInferRequest(new InferenceRequest(inputs, parameters, outputs), id, outputs);
         error = null;
         return true;
     }
@@ -213,6 +218,12 @@ internal static class OipInferRequestReader
             if (!ContainsOutput(metadata, name))
             {
                 error = $"unknown output '{name}'; model '{metadata.Name}' has {OutputList(metadata)}";
+                return false;
+            }
+
+            if (outputs.Contains(name))
+            {
+                error = $"output '{name}' is requested more than once";
                 return false;
             }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Execution;
 using Sharpserve.Ipc;
 
 namespace Sharpserve.Worker;
@@ -138,11 +139,14 @@ internal sealed class WorkerLoop
         }
     }
 
-    /// <summary>Runs every warm-up request through Infer-frame decode, the model, and Result-frame encode, 20 times.</summary>
+    /// <summary>
+    /// Runs every warm-up request through Infer-frame decode, the model, and Result-frame encode: up to 20 rounds,
+    /// fewer for a slow model (<see cref="WarmupBudget"/>).
+    /// </summary>
     private void WarmUp(IModelSession session)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        for (int round = 0; round < 20; round++)
+        for (var rounds = new WarmupBudget(20); rounds.Next();)
         {
             foreach (InferenceRequest request in _model.WarmupRequests)
             {
