@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# ONNX weight-sharing bench (issue #6): total PSS for 1, 2, 4 workers with ONNX Runtime's defaults (private
-# prepacked copies) vs the baked shared form; p50/p99 at batch 1 and 16; time to ready with and without the
-# baked cache. Results: bench/out/onnx/results.md. Usage: bench/onnx/run.sh [D H]  (default 4096 24576 = 768 MiB)
+# ONNX weight-sharing bench (issue #6). For ONNX Runtime's defaults ("private": every process prepacks its own
+# copy of the weights) and Sharpserve's baked shared form ("prepacked"):
+#   1. total PSS and anonymous memory with 1, 2 and 4 workers, and time to ready with the baked cache;
+#   2. batch-1 and batch-16 latency, the two modes side by side (one worker each, requests alternating A/B);
+#   3. time to ready without and with the baked cache, thread mode and 1 and 4 workers.
+# Writes bench/out/onnx/results.json, then bench/onnx/report.py puts a section and charts into
+# docs/benchmarks.md (docs/benchmarks/onnx/). Usage: bench/onnx/run.sh [D H]  (default 4096 24576 = 768 MiB)
+# Traffic goes to 127.0.0.1 only; every server started here is stopped here, by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=${1:-4096}; H=${2:-24576}
@@ -9,20 +14,25 @@ MODELS=bench/models/onnx-matmul-$D-$H
 OUT=bench/out/onnx
 CACHE=$OUT/cache
 mkdir -p "$OUT"
-if ! /usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null; then apt-get install -y python3-onnx; fi
+if ! /usr/bin/python3 -c 'import onnx, numpy, matplotlib' 2>/dev/null; then
+    apt-get install -y python3-onnx python3-numpy python3-matplotlib
+fi
 [ -f "$MODELS/matmul.onnx" ] || /usr/bin/python3 bench/onnx/make-matmul-model.py "$MODELS" "$D" "$H"
 dotnet build src/Sharpserve/Sharpserve.csproj -c Release -v q -nologo >/dev/null
 EXE=src/Sharpserve/bin/Release/net10.0/sharpserve.dll
-PORT=18731
-RESULTS=$OUT/results.md
+PORT_A=18731; PORT_B=18732
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 
-# Sum of Pss and of Anonymous over the front and its worker children, in MiB.
+# Sum of Pss and of Anonymous (MiB) over the front and its worker children, and the process count.
 memory() {
-    local front=$1 pids
+    local front=$1 pids pss=0 anon=0
     pids="$front $(pgrep -P "$front" | tr '\n' ' ')"
-    local pss=0 anon=0
     for p in $pids; do
         read -r a b < <(awk '/^Pss:/{p=$2} /^Anonymous:/{a=$2} END{print p, a}' "/proc/$p/smaps_rollup")
         pss=$((pss + a)); anon=$((anon + b))
@@ -30,48 +40,63 @@ memory() {
     echo "$((pss / 1024)) $((anon / 1024)) $(echo "$pids" | wc -w)"
 }
 
-# serve MODE WORKERS: starts the server, prints "ready_ms pid" once /v2/health/ready answers 200.
+# serve SHARING WORKERS PORT: starts a server (WORKERS 0: thread mode) and prints "ready_ms pid" once
+# /v2/health/ready answers 200.
 serve() {
-    local mode=$1 workers=$2 start
+    local sharing=$1 workers=$2 port=$3 start mode
+    if [ "$workers" = 0 ]; then mode=(--threads 1); else mode=(--workers "$workers" --worker-threads 1); fi
     start=$(now_ms)
-    SHARPSERVE_ONNX_SHARING=$mode dotnet "$EXE" serve "$MODELS/matmul.onnx" --port $PORT --workers "$workers" \
-        --worker-threads 1 --cache-dir "$CACHE" --max-body-size 8m --request-timeout 300s >"$OUT/serve-$mode-$workers.log" 2>&1 &
+    SHARPSERVE_ONNX_SHARING=$sharing dotnet "$EXE" serve "$MODELS/matmul.onnx" --port "$port" "${mode[@]}" \
+        --cache-dir "$CACHE" --max-body-size 8m --request-timeout 300s >"$OUT/serve-$sharing-$workers.log" 2>&1 &
     local pid=$!
-    until curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null 2>&1; do
-        kill -0 $pid 2>/dev/null || { echo "server exited; see $OUT/serve-$mode-$workers.log" >&2; exit 1; }
-        sleep 0.05
+    until curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null 2>&1; do
+        kill -0 $pid 2>/dev/null || { echo "server exited; see $OUT/serve-$sharing-$workers.log" >&2; exit 1; }
+        sleep 0.02
     done
     echo "$(( $(now_ms) - start )) $pid"
 }
 
 stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 
-{
-echo "# ONNX weight sharing: $(date -u +%F), $(nproc) cores, weights $(( (2 * D * H * 4) >> 20 )) MiB (D=$D, H=$H)"
-echo
-echo "| mode | workers | processes | total PSS MiB | total anonymous MiB | ready s | batch 1 p50/p99 ms | batch 16 p50/p99 ms |"
-echo "|---|---|---|---|---|---|---|---|"
-} >"$RESULTS"
+record() { echo "$1" | tee -a "$RESULTS"; }
 
-# Bake once (timed: ready without the baked cache), then every prepacked run reuses it.
+# Bake once, so every prepacked run below starts with the baked cache.
 rm -rf "$CACHE"
-for mode in prepacked private; do
+read -r bake pid < <(serve prepacked 1 $PORT_A); stop "$pid"
+
+# 1. Memory and ready per worker count.
+for sharing in prepacked private; do
     for workers in 1 2 4; do
-        read -r ready pid < <(serve $mode "$workers")
-        lat1=$(/usr/bin/python3 bench/onnx/client.py "http://127.0.0.1:$PORT" matmul 1 "$D" 20)
-        lat16=$(/usr/bin/python3 bench/onnx/client.py "http://127.0.0.1:$PORT" matmul 16 "$D" 10)
+        read -r ready pid < <(serve $sharing "$workers" $PORT_A)
+        /usr/bin/python3 bench/onnx/client.py matmul 16 "$D" 5 "http://127.0.0.1:$PORT_A" >/dev/null # touch every page in use
         read -r pss anon procs < <(memory "$pid")
         stop "$pid"
-        echo "| $mode | $workers | $procs | $pss | $anon | $(awk "BEGIN{printf \"%.2f\", $ready/1000}") | ${lat1/ //} | ${lat16/ //} |" | tee -a "$RESULTS"
+        record "{\"kind\":\"memory\",\"sharing\":\"$sharing\",\"workers\":$workers,\"processes\":$procs,\"pss_mib\":$pss,\"anon_mib\":$anon,\"ready_ms\":$ready}"
     done
 done
 
-# Time to ready, 1 worker, with and without the baked cache.
-rm -rf "$CACHE"
-read -r cold pid < <(serve prepacked 1); stop "$pid"
-read -r warm pid < <(serve prepacked 1); stop "$pid"
-{
-echo
-echo "Time to ready (prepacked, 1 worker): without the baked cache $(awk "BEGIN{printf \"%.2f\", $cold/1000}") s (includes baking), with it $(awk "BEGIN{printf \"%.2f\", $warm/1000}") s."
-echo "Ready includes the server's HTTP warm-up rounds, which run the model's warm-up request on every round."
-} | tee -a "$RESULTS"
+# 2. Latency, side by side: one worker of each mode, requests alternating between them.
+read -r _ pid_a < <(serve prepacked 1 $PORT_A); PIDS+=("$pid_a")
+read -r _ pid_b < <(serve private 1 $PORT_B); PIDS+=("$pid_b")
+for batch in 1 16; do
+    n=$([ "$batch" = 1 ] && echo 60 || echo 40)
+    read -r a50 a99 b50 b99 < <(/usr/bin/python3 bench/onnx/client.py matmul "$batch" "$D" "$n" "http://127.0.0.1:$PORT_A" "http://127.0.0.1:$PORT_B")
+    record "{\"kind\":\"latency\",\"batch\":$batch,\"requests\":$n,\"prepacked_p50\":$a50,\"prepacked_p99\":$a99,\"private_p50\":$b50,\"private_p99\":$b99}"
+done
+stop "$pid_a"; stop "$pid_b"; PIDS=()
+
+# 3. Time to ready, without the baked cache (includes baking) and with it.
+for workers in 0 1 4; do
+    rm -rf "$CACHE"
+    read -r cold pid < <(serve prepacked "$workers" $PORT_A); stop "$pid"
+    read -r warm pid < <(serve prepacked "$workers" $PORT_A); stop "$pid"
+    record "{\"kind\":\"ready\",\"workers\":$workers,\"cold_ms\":$cold,\"warm_ms\":$warm}"
+done
+
+/usr/bin/python3 - "$RESULTS" "$OUT/results.json" "$D" "$H" "$(nproc)" "$(git rev-parse --short HEAD)" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+json.dump({"d": int(sys.argv[3]), "h": int(sys.argv[4]), "cores": int(sys.argv[5]), "commit": sys.argv[6], "rows": rows},
+          open(sys.argv[2], "w"), indent=1)
+PY
+/usr/bin/python3 bench/onnx/report.py "$OUT/results.json"

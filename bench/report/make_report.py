@@ -800,8 +800,16 @@ class Report:
         self.out = self.out[:body_start]
         self.targets_section()
         self.out += body
+        # The ONNX section (bench/onnx/run.sh → bench/onnx/report.py) is measured apart: keep it as it is.
+        kept = ""
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                previous = f.read()
+            begin, end = previous.find("<!-- onnx:begin -->"), previous.find("<!-- onnx:end -->")
+            if 0 <= begin < end:
+                kept = "\n" + previous[begin:end + len("<!-- onnx:end -->")] + "\n"
         with open(path, "w", encoding="utf-8") as f:
-            f.write("\n".join(self.out).rstrip() + "\n")
+            f.write("\n".join(self.out).rstrip() + "\n" + kept)
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

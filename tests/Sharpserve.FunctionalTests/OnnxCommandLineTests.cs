@@ -34,6 +34,15 @@ public sealed class OnnxCommandLineTests : IDisposable
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Theory]
+    [InlineData(2, 2, 1)] // default: one executor per core
+    [InlineData(2, 1, 2)] // --threads 1 or --workers 1 on two cores: a batch uses both
+    [InlineData(16, 4, 4)]
+    [InlineData(2, 8, 1)] // more executors than cores: never below one
+    [InlineData(3, 2, 1)]
+    public void IntraOpThreads_FillTheCoresWithoutOversubscribing(int cores, int executors, int expected) =>
+        Assert.Equal(expected, Sharpserve.Hosting.ModelLoader.IntraOpThreadsFor(cores, executors));
+
     [Fact]
     public async Task Prepare_BakesTheSharedFormOnce()
     {

@@ -60,6 +60,26 @@ internal static class ModelLoader
     }
 
     /// <summary>
+    /// Sets ONNX Runtime's intra-op threads per session so that executors × intra-op threads fill the cores
+    /// without oversubscribing them: cores / <paramref name="executors"/>, at least 1 (e.g. 1 with the default
+    /// one executor per core; 2 for one worker on a 2-core machine, so a batch uses both cores). Written to
+    /// SHARPSERVE_ONNX_INTRA_OP_THREADS, which worker processes inherit; an operator's own value wins.
+    /// </summary>
+    /// <param name="executors">Executor threads of one model in all processes (threads, or workers × worker threads).</param>
+    public static void SetDefaultOnnxIntraOpThreads(int executors)
+    {
+        const string Variable = "SHARPSERVE_ONNX_INTRA_OP_THREADS";
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)))
+        {
+            int threads = IntraOpThreadsFor(Environment.ProcessorCount, executors);
+            Environment.SetEnvironmentVariable(Variable, threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>Intra-op threads per session for <paramref name="executors"/> executors on <paramref name="cores"/> cores.</summary>
+    public static int IntraOpThreadsFor(int cores, int executors) => Math.Max(1, cores / Math.Max(1, executors));
+
+    /// <summary>
     /// Opens a prepared model (from <see cref="PrepareImage"/>) for the front. In thread mode that is the model
     /// itself; in process mode (<paramref name="inWorkers"/>) the workers run it and the front needs only its
     /// metadata and warm-up requests, so an ONNX model is described from its graph without creating a session
