@@ -4,13 +4,17 @@ using Microsoft.Extensions.Logging;
 
 namespace Sharpserve.Http;
 
-/// <summary>Logs each error response once: client mistakes at Information, server-side trouble at Warning. Never the payload.</summary>
+/// <summary>
+/// Logs each error response once, never the payload: client mistakes and 503s (not ready yet, queue full: expected
+/// back-pressure that a polling or retrying client can cause many times a second) at Information, server-side
+/// trouble (500, 504) at Warning.
+/// </summary>
 internal static partial class ErrorLog
 {
     public static void Write(HttpContext context, int statusCode, string message)
     {
         ILogger logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Sharpserve.Http");
-        if (statusCode >= 500)
+        if (statusCode >= 500 && statusCode != StatusCodes.Status503ServiceUnavailable)
         {
             ServerError(logger, context.Request.Method, context.Request.Path.Value ?? "", statusCode, message);
         }
