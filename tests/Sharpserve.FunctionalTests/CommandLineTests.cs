@@ -158,11 +158,18 @@ public sealed class CommandLineTests : IDisposable
         await SharpserveProcess.WaitForReadyAsync(client);
         int[] workers = await WorkerPidsAsync(client);
 
+        string[] socketDirectories = Directory.GetDirectories(Path.GetTempPath(), $"sharpserve-{process.Id}-*");
         process.SendSignal(9);
         await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, workers.Length);
         await AssertGoneAsync(workers);
+
+        // The killed front could not delete its socket folder; the next pool started on this machine does.
+        string socketDirectory = Assert.Single(socketDirectories);
+        Assert.True(Directory.Exists(socketDirectory));
+        Supervision.SocketDirectory.RemoveStale(Path.GetTempPath());
+        Assert.False(Directory.Exists(socketDirectory));
     }
 
     private const int SigHup = 1;

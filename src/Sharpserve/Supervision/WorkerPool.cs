@@ -66,7 +66,7 @@ public sealed partial class WorkerPool : IExecutor
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _target = options.Workers;
-        _socketDirectory = Directory.CreateTempSubdirectory("sharpserve-").FullName;
+        _socketDirectory = SocketDirectory.Create();
         _socketPath = Path.Combine(_socketDirectory, "workers.sock");
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         scheduler.InlineDispatch = TryDispatchInline;
