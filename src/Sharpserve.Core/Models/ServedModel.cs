@@ -28,6 +28,18 @@ public sealed class ServedModel : IAsyncDisposable
 
     public string Name => Model.Metadata.Name;
 
+    /// <summary>
+    /// The version served under <c>/v2/models/{name}/versions/{version}</c>: a model repository's version folder,
+    /// "1" for a single model. Several versions of one name are separate served models.
+    /// </summary>
+    public string Version
+    {
+        get;
+        init => field = string.IsNullOrEmpty(value) || value.Contains('/', StringComparison.Ordinal)
+            ? throw new ArgumentException($"model '{Name}': a version must be non-empty and without '/', got '{value}'", nameof(value))
+            : value;
+    } = "1";
+
     public IModel Model { get; }
 
     public InferenceScheduler Scheduler { get; }
