@@ -26,8 +26,8 @@ public sealed partial class MetricsTests
         Assert.Equal("3", Sample(text, "sharpserve_http_requests_total{route=\"/labelservice/\",status=\"200\"}"));
         Assert.Equal("1", Sample(text, "sharpserve_http_requests_total{route=\"/labelservice/\",status=\"400\"}"));
         Assert.Equal("3", Sample(text, "sharpserve_http_request_duration_seconds_count{route=\"/labelservice/\",status=\"200\"}"));
-        Assert.Equal("1", Sample(text, "sharpserve_model_ready{model=\"langid\"}"));
-        Assert.Equal("0", Sample(text, "sharpserve_queue_depth{model=\"langid\"}"));
+        Assert.Equal("1", Sample(text, "sharpserve_model_ready{model=\"langid\",version=\"1\"}"));
+        Assert.Equal("0", Sample(text, "sharpserve_queue_depth{model=\"langid\",version=\"1\"}"));
         Assert.True(long.Parse(Sample(text, "sharpserve_process_anonymous_bytes"), System.Globalization.CultureInfo.InvariantCulture) > 0);
     }
 
@@ -40,7 +40,7 @@ public sealed partial class MetricsTests
         string text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(2, WorkerAnonymous().Matches(text).Count);
-        Assert.Equal("0", Sample(text, "sharpserve_worker_restarts_total{model=\"langid\"}"));
+        Assert.Equal("0", Sample(text, "sharpserve_worker_restarts_total{model=\"langid\",version=\"1\"}"));
     }
 
     private static string Sample(string text, string series)
@@ -57,6 +57,6 @@ public sealed partial class MetricsTests
         return "";
     }
 
-    [GeneratedRegex(@"^sharpserve_worker_anonymous_bytes\{model=""langid"",worker=""\d+"",pid=""\d+"",state=""ready""\} [1-9]\d*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^sharpserve_worker_anonymous_bytes\{model=""langid"",version=""1"",worker=""\d+"",pid=""\d+"",state=""ready""\} [1-9]\d*$", RegexOptions.Multiline)]
     private static partial Regex WorkerAnonymous();
 }

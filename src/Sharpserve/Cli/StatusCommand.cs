@@ -53,7 +53,9 @@ internal static class StatusCommand
         Console.Out.WriteLine($"ready: {root.GetProperty("ready").GetBoolean()}   front pid {front.GetProperty("pid").GetInt32()}, anonymous {Mib(front, "anonymous_bytes")}");
         foreach (JsonElement model in root.GetProperty("models").EnumerateArray())
         {
-            Console.Out.WriteLine($"model {model.GetProperty("name").GetString()}: {model.GetProperty("mode").GetString()} mode, ready {model.GetProperty("ready").GetBoolean()}, queued {model.GetProperty("queued").GetInt32()}, completed {model.GetProperty("completed").GetInt64()}");
+            // "version" is absent from servers older than the model repository.
+            string version = model.TryGetProperty("version", out JsonElement v) ? v.GetString() ?? "1" : "1";
+            Console.Out.WriteLine($"model {model.GetProperty("name").GetString()} version {version}: {model.GetProperty("mode").GetString()} mode, ready {model.GetProperty("ready").GetBoolean()}, queued {model.GetProperty("queued").GetInt32()}, completed {model.GetProperty("completed").GetInt64()}");
             if (model.TryGetProperty("workers", out JsonElement workers))
             {
                 Console.Out.WriteLine($"  restarts {model.GetProperty("restarts").GetInt32()}, target {model.GetProperty("target_workers").GetInt32()} workers");

@@ -54,15 +54,27 @@ public sealed partial class SharpserveServer
         await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/live", UriKind.Relative)), acceptUnavailable: false);
         await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/ready", UriKind.Relative)), acceptUnavailable: true);
         sent += 2;
+        // Every served (name, version) by its versioned URL: each version has its own executors and request path.
         foreach (ServedModel model in _registry.All)
         {
-            await ExpectSuccessAsync(client.GetAsync(new Uri($"v2/models/{model.Name}", UriKind.Relative)), acceptUnavailable: false);
+            string path = $"v2/models/{Uri.EscapeDataString(model.Name)}/versions/{Uri.EscapeDataString(model.Version)}";
+            await ExpectSuccessAsync(client.GetAsync(new Uri(path, UriKind.Relative)), acceptUnavailable: false);
             sent++;
             foreach (InferenceRequest request in model.Model.WarmupRequests)
             {
                 using var content = new ByteArrayContent(OipRequestJson(request));
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                await ExpectSuccessAsync(client.PostAsync(new Uri($"v2/models/{model.Name}/infer", UriKind.Relative), content), acceptUnavailable: false);
+                await ExpectSuccessAsync(client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content), acceptUnavailable: false);
+                sent++;
+            }
+        }
+
+        // The unversioned metadata route too, once per name: the highest version answers it.
+        foreach (ServedModel model in _registry.All)
+        {
+            if (_registry.TryGet(model.Name, out ServedModel highest) && highest == model)
+            {
+                await ExpectSuccessAsync(client.GetAsync(new Uri($"v2/models/{Uri.EscapeDataString(model.Name)}", UriKind.Relative)), acceptUnavailable: false);
                 sent++;
             }
         }

@@ -44,7 +44,8 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
             return HttpErrors.WriteAsync(context, error!);
         }
 
-        return WriteJsonAsync(context, StatusCodes.Status200OK, w => OipResponseWriter.WriteModelMetadata(w, model!));
+        IReadOnlyList<ServedModel> versions = context.Request.RouteValues.ContainsKey("version") ? [model!] : registry.Versions(model!.Name);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, w => OipResponseWriter.WriteModelMetadata(w, model!, versions));
     }
 
     public Task ModelReadyAsync(HttpContext context)
@@ -59,6 +60,7 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
         {
             w.WriteStartObject();
             w.WriteString("name"u8, model.Name);
+            w.WriteString("version"u8, model.Version);
             w.WriteBoolean("ready"u8, ready);
             w.WriteEndObject();
         });
@@ -100,30 +102,49 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
         context.Response.ContentType = "application/json";
         using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonWriting.Options))
         {
-            OipResponseWriter.WriteInferResponse(writer, model.Name, request, result.Response!);
+            OipResponseWriter.WriteInferResponse(writer, model, request, result.Response!);
         }
 
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
+    /// <summary>
+    /// The model a route names: with <c>/versions/{version}</c> exactly that version, otherwise the highest served
+    /// version of the name.
+    /// </summary>
     private bool TryFindModel(HttpContext context, out ServedModel? model, out InferError? error)
     {
         string name = context.Request.RouteValues["name"] as string ?? "";
-        if (!registry.TryGet(name, out model))
+        if (!registry.TryGet(name, out ServedModel found))
         {
             error = new InferError(InferErrorKind.ModelNotFound, $"unknown model '{name}'");
-            return false;
-        }
-
-        if (context.Request.RouteValues["version"] is string version && version != OipResponseWriter.ModelVersion)
-        {
-            error = new InferError(InferErrorKind.ModelNotFound, $"model '{name}' has no version '{version}' (versions: {OipResponseWriter.ModelVersion})");
             model = null;
             return false;
         }
 
+        if (context.Request.RouteValues["version"] is string version && !registry.TryGet(name, version, out found))
+        {
+            error = new InferError(InferErrorKind.ModelNotFound, $"model '{name}' has no version '{version}' (versions: {VersionList(name)})");
+            model = null;
+            return false;
+        }
+
+        model = found;
         error = null;
         return true;
+    }
+
+    /// <summary>"1, 2, 3": the served versions of a name, for error messages (not on the hot path).</summary>
+    private string VersionList(string name)
+    {
+        IReadOnlyList<ServedModel> versions = registry.Versions(name);
+        var list = new string[versions.Count];
+        for (int i = 0; i < list.Length; i++)
+        {
+            list[i] = versions[i].Version;
+        }
+
+        return string.Join(", ", list);
     }
 
     private static Task WriteJsonAsync(HttpContext context, int statusCode, Action<Utf8JsonWriter> write)

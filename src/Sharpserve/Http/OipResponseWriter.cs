@@ -9,13 +9,11 @@ namespace Sharpserve.Http;
 /// <summary>Writes Open Inference Protocol JSON bodies straight into the response's buffer writer.</summary>
 internal static class OipResponseWriter
 {
-    public const string ModelVersion = "1";
-
-    public static void WriteInferResponse(Utf8JsonWriter writer, string modelName, OipInferRequest request, InferenceResponse response)
+    public static void WriteInferResponse(Utf8JsonWriter writer, ServedModel model, OipInferRequest request, InferenceResponse response)
     {
         writer.WriteStartObject();
-        writer.WriteString("model_name"u8, modelName);
-        writer.WriteString("model_version"u8, ModelVersion);
+        writer.WriteString("model_name"u8, model.Name);
+        writer.WriteString("model_version"u8, model.Version);
         if (request.Id is not null)
         {
             writer.WriteString("id"u8, request.Id);
@@ -189,13 +187,21 @@ internal static class OipResponseWriter
         }
     }
 
-    public static void WriteModelMetadata(Utf8JsonWriter writer, ServedModel model)
+    /// <summary>
+    /// Metadata of <paramref name="model"/>; <paramref name="versions"/> lists what "versions" reports: every served
+    /// version of the name for <c>/v2/models/{name}</c>, the one asked for under <c>/versions/{version}</c>.
+    /// </summary>
+    public static void WriteModelMetadata(Utf8JsonWriter writer, ServedModel model, IReadOnlyList<ServedModel> versions)
     {
         ModelMetadata metadata = model.Model.Metadata;
         writer.WriteStartObject();
         writer.WriteString("name"u8, metadata.Name);
         writer.WriteStartArray("versions"u8);
-        writer.WriteStringValue(ModelVersion);
+        foreach (ServedModel version in versions)
+        {
+            writer.WriteStringValue(version.Version);
+        }
+
         writer.WriteEndArray();
         writer.WriteString("platform"u8, metadata.Platform);
         WriteTensorMetadata(writer, "inputs"u8, metadata.Inputs);

@@ -45,6 +45,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
     {
         w.WriteStartObject();
         w.WriteString("name"u8, model.Name);
+        w.WriteString("version"u8, model.Version);
         w.WriteBoolean("ready"u8, model.IsReady);
         w.WriteNumber("queued"u8, model.Scheduler.QueuedCount);
         w.WriteNumber("pending"u8, model.Scheduler.PendingCount);

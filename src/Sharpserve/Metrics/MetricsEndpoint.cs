@@ -54,37 +54,37 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
         text.Append("# HELP sharpserve_model_ready 1 when the model takes traffic.\n# TYPE sharpserve_model_ready gauge\n");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_ready{{model=\"{model.Name}\"}} {(model.IsReady ? 1 : 0)}\n");
+            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_ready{{{ModelLabels(model)}}} {(model.IsReady ? 1 : 0)}\n");
         }
 
         text.Append("# HELP sharpserve_queue_depth Requests waiting for an executor.\n# TYPE sharpserve_queue_depth gauge\n");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_queue_depth{{model=\"{model.Name}\"}} {model.Scheduler.QueuedCount}\n");
+            text.Append(CultureInfo.InvariantCulture, $"sharpserve_queue_depth{{{ModelLabels(model)}}} {model.Scheduler.QueuedCount}\n");
         }
 
         text.Append("# HELP sharpserve_inferences_total Inferences run to completion by the model's executors.\n# TYPE sharpserve_inferences_total counter\n");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_inferences_total{{model=\"{model.Name}\"}} {model.Executor.CompletedCount}\n");
+            text.Append(CultureInfo.InvariantCulture, $"sharpserve_inferences_total{{{ModelLabels(model)}}} {model.Executor.CompletedCount}\n");
         }
 
         text.Append("# HELP sharpserve_model_file_bytes Size of the mapped model file.\n# TYPE sharpserve_model_file_bytes gauge\n");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_file_bytes{{model=\"{model.Name}\"}} {model.Model.MappedBytes}\n");
+            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_file_bytes{{{ModelLabels(model)}}} {model.Model.MappedBytes}\n");
         }
 
-        var workers = new List<(string Model, WorkerStatus Status)>();
+        var workers = new List<(string Labels, WorkerStatus Status)>();
         text.Append("# HELP sharpserve_worker_restarts_total Worker processes lost unexpectedly and replaced.\n# TYPE sharpserve_worker_restarts_total counter\n");
         foreach (ServedModel model in registry.All)
         {
             if (model.Executor is WorkerPool pool)
             {
-                text.Append(CultureInfo.InvariantCulture, $"sharpserve_worker_restarts_total{{model=\"{model.Name}\"}} {pool.Restarts}\n");
+                text.Append(CultureInfo.InvariantCulture, $"sharpserve_worker_restarts_total{{{ModelLabels(model)}}} {pool.Restarts}\n");
                 foreach (WorkerStatus status in pool.GetStatus())
                 {
-                    workers.Add((model.Name, status));
+                    workers.Add((ModelLabels(model), status));
                 }
             }
         }
@@ -95,12 +95,15 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
         WorkerSeries(text, workers, "sharpserve_worker_requests_total", "counter", "Requests answered by the worker.", static w => w.RequestsServed);
     }
 
-    private static void WorkerSeries(StringBuilder text, List<(string Model, WorkerStatus Status)> workers, string name, string type, string help, Func<WorkerStatus, long> value)
+    /// <summary>model="NAME",version="V": every per-model series carries both, as one name may serve several versions.</summary>
+    private static string ModelLabels(ServedModel model) => $"model=\"{model.Name}\",version=\"{model.Version}\"";
+
+    private static void WorkerSeries(StringBuilder text, List<(string Labels, WorkerStatus Status)> workers, string name, string type, string help, Func<WorkerStatus, long> value)
     {
         text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
-        foreach ((string model, WorkerStatus status) in workers)
+        foreach ((string labels, WorkerStatus status) in workers)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{name}{{model=\"{model}\",worker=\"{status.Id}\",pid=\"{status.Pid}\",state=\"{status.State.ToString().ToLowerInvariant()}\"}} {value(status)}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{name}{{{labels},worker=\"{status.Id}\",pid=\"{status.Pid}\",state=\"{status.State.ToString().ToLowerInvariant()}\"}} {value(status)}\n");
         }
     }
 
