@@ -34,7 +34,7 @@ public sealed class OnnxServingTests
 
     private static string Compact(JsonElement element) => JsonSerializer.Serialize(element);
 
-    private static void AssertOutputsMatch(JsonElement expectedOutputs, JsonElement actualOutputs)
+    internal static void AssertOutputsMatch(JsonElement expectedOutputs, JsonElement actualOutputs)
     {
         Assert.Equal(expectedOutputs.GetArrayLength(), actualOutputs.GetArrayLength());
         for (int i = 0; i < expectedOutputs.GetArrayLength(); i++)

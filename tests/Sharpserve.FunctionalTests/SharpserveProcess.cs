@@ -45,9 +45,10 @@ internal sealed partial class SharpserveProcess : IDisposable
     public static string ExecutablePath => Path.Combine(AppContext.BaseDirectory, "sharpserve.dll");
 
     /// <summary>Runs sharpserve to completion (bounded by 60 s) with optional standard input.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string arguments, byte[]? stdin = null, string? cacheDir = null)
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string arguments, byte[]? stdin = null, string? cacheDir = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using SharpserveProcess process = Start(arguments, cacheDir, redirectInput: stdin is not null);
+        using SharpserveProcess process = Start(arguments, cacheDir, redirectInput: stdin is not null, environment);
         if (stdin is not null)
         {
             await process._process.StandardInput.BaseStream.WriteAsync(stdin);
@@ -58,7 +59,8 @@ internal sealed partial class SharpserveProcess : IDisposable
         return (exitCode, process.StandardOutput, process.StandardError);
     }
 
-    public static SharpserveProcess Start(string arguments, string? cacheDir = null, bool redirectInput = false)
+    public static SharpserveProcess Start(
+        string arguments, string? cacheDir = null, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet", $"\"{ExecutablePath}\" {arguments}")
         {
@@ -70,6 +72,11 @@ internal sealed partial class SharpserveProcess : IDisposable
         if (cacheDir is not null)
         {
             info.Environment["SHARPSERVE_CACHE_DIR"] = cacheDir;
+        }
+
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = info };

@@ -9,24 +9,36 @@ using Sharpserve.Supervision;
 
 namespace Sharpserve.Cli;
 
-/// <summary><c>sharpserve serve [MODEL] [options]</c>: load the model, warm it, serve HTTP until SIGTERM.</summary>
+/// <summary>
+/// <c>sharpserve serve [MODEL | --model-repository DIR] [options]</c>: load the model(s), warm them, serve HTTP
+/// until SIGTERM.
+/// </summary>
 internal static class ServeCommand
 {
     private static readonly string[] s_valueOptions =
     [
         "--host", "--port", "--threads", "--name", "--max-body-size", "--queue-capacity", "--request-timeout",
         "--graceful-timeout", "--log-level", "--workers", "--worker-threads", "--timeout", "--max-requests",
-        "--max-requests-jitter", "--max-worker-memory", "--cache-dir",
+        "--max-requests-jitter", "--max-worker-memory", "--cache-dir", "--model-repository",
     ];
 
     private static readonly string[] s_flagOptions = ["--help", "--strict-sharing"];
 
     public const string Help = """
-        Usage: sharpserve serve [MODEL] [options]
+        Usage: sharpserve serve [MODEL | --model-repository DIR] [options]
 
         Serves MODEL (a fastText supervised .bin or an ONNX .onnx) over HTTP; with no MODEL, serves the
         embedded demo language-identification model. Endpoints: POST /labelservice/, the Open Inference Protocol v2 under /v2.
         Process mode signals: SIGHUP reloads the model, SIGTTIN adds a worker, SIGTTOU removes one.
+
+        Model repository (--model-repository DIR, like Triton's), read once at start:
+          DIR/<model>/config.json           optional: {"name", "backend": "onnxruntime"|"fasttext",
+                                            "default_model_filename", "version_policy": {"latest": {"num_versions": N}}
+                                            (default N = 1) | {"all": {}} | {"specific": {"versions": [1, 3]}}}
+          DIR/<model>/<version>/model.onnx  or model.bin (fastText); <version> is a positive integer
+        Every selected (model, version) is served at /v2/models/<model>/versions/<version> with its own executors
+        (--threads or --workers each); /v2/models/<model> is its highest version; /labelservice/ uses the first
+        model in name order. Names are letters, digits, '_', '-', '.'; entries starting with '.' are skipped.
 
         Options (each also readable from the environment as SHARPSERVE_<NAME>, e.g. SHARPSERVE_PORT):
           --host ADDRESS            address to bind (default 127.0.0.1; 0.0.0.0 or :: to expose it)
@@ -39,6 +51,7 @@ internal static class ServeCommand
           --max-requests-jitter N   process mode: add 0..N at random to --max-requests per worker
           --max-worker-memory SIZE  process mode: recycle a worker whose anonymous memory exceeds SIZE, e.g. 512m
           --cache-dir DIR           where model images are kept (default $SHARPSERVE_CACHE_DIR or ~/.cache/sharpserve)
+          --model-repository DIR    serve every model of DIR (layout above) instead of one MODEL
           --name NAME               model name in /v2/models/NAME (default: the file name without extension)
           --max-body-size SIZE      largest request body, e.g. 1m, 512k (default 1m)
           --queue-capacity N        requests waiting for an executor before 503 (default 1024)
@@ -78,7 +91,27 @@ internal static class ServeCommand
         var problems = new List<string>();
         ServerOptions options = BuildOptions(parsed, problems, out string? name, out LogLevel logLevel);
         string? modelPath = parsed.Positionals.Count == 1 ? parsed.Positionals[0] : null;
-        if (modelPath is not null && !File.Exists(modelPath))
+        string? repositoryPath = Value(parsed, "--model-repository");
+        ModelRepository? repository = null;
+        if (repositoryPath is not null)
+        {
+            string repositorySetting = Setting(parsed, "--model-repository");
+            if (modelPath is not null)
+            {
+                problems.Add($"give either MODEL ('{modelPath}') or {repositorySetting} ('{repositoryPath}'), not both");
+            }
+            else
+            {
+                repository = ModelRepository.Scan(repositoryPath, repositorySetting);
+                problems.AddRange(repository.Problems);
+            }
+
+            if (name is not null)
+            {
+                problems.Add($"{Setting(parsed, "--name")} does not apply with {repositorySetting}: the models are named by their folders");
+            }
+        }
+        else if (modelPath is not null && !File.Exists(modelPath))
         {
             problems.Add($"model file '{modelPath}' does not exist");
         }
@@ -94,6 +127,15 @@ internal static class ServeCommand
             return 2;
         }
 
+        string? cacheDirectory = Value(parsed, "--cache-dir");
+        bool inWorkers = options.ProcessMode is not null;
+        if (repository is not null)
+        {
+            return OpenRepository(repository, cacheDirectory, inWorkers, out List<ModelSource> sources) is { } failed
+                ? failed
+                : await SharpserveServer.RunAsync(options, sources, logLevel);
+        }
+
         bool isDemo = modelPath is null;
         try
         {
@@ -105,11 +147,10 @@ internal static class ServeCommand
         }
 
         name ??= isDemo ? DemoModel.Name : Path.GetFileNameWithoutExtension(modelPath);
-        string? cacheDirectory = Value(parsed, "--cache-dir");
         ModelSource model;
         try
         {
-            model = OpenSource(modelPath, name, cacheDirectory, inWorkers: options.ProcessMode is not null);
+            model = OpenSource(modelPath, name, cacheDirectory, inWorkers);
         }
         catch (ModelLoadException ex)
         {
@@ -120,7 +161,50 @@ internal static class ServeCommand
             return CommandLine.Fail($"cannot prepare the model image in the cache directory: {ex.Message}", 1);
         }
 
-        return await SharpserveServer.RunAsync(options, model, logLevel);
+        return await SharpserveServer.RunAsync(options, [model], logLevel);
+    }
+
+    /// <summary>
+    /// Opens every (model, version) of a scanned repository, in its order (the first is the default model). All of
+    /// them are tried so that every unusable model is reported at once; then nothing is served.
+    /// </summary>
+    /// <returns>null when all opened; otherwise the exit code, 1, with the failures printed.</returns>
+    private static int? OpenRepository(ModelRepository repository, string? cacheDirectory, bool inWorkers, out List<ModelSource> sources)
+    {
+        sources = new List<ModelSource>(repository.Entries.Count);
+        var failures = new List<string>();
+        foreach (ModelRepository.Entry entry in repository.Entries)
+        {
+            try
+            {
+                sources.Add(OpenSource(entry.ModelPath, entry.Name, cacheDirectory, inWorkers) with { Version = entry.Version });
+            }
+            catch (ModelLoadException ex)
+            {
+                failures.Add(ex.Message.Contains(entry.ModelPath, StringComparison.Ordinal) ? ex.Message : $"{entry.ModelPath}: {ex.Message}");
+            }
+            catch (IOException ex)
+            {
+                failures.Add($"{entry.ModelPath}: cannot prepare the model image in the cache directory: {ex.Message}");
+            }
+        }
+
+        if (failures.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (ModelSource source in sources)
+        {
+            source.Model.Dispose();
+        }
+
+        foreach (string failure in failures)
+        {
+            Console.Error.WriteLine($"sharpserve: error: {failure}");
+        }
+
+        return 1;
     }
 
     /// <summary>
@@ -307,8 +391,13 @@ internal static class ServeCommand
             return value;
         }
 
-        string variable = "SHARPSERVE_" + option[2..].Replace('-', '_').ToUpperInvariant();
-        string? fromEnvironment = Environment.GetEnvironmentVariable(variable);
+        string? fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable(option));
         return string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment;
     }
+
+    /// <summary>Where <see cref="Value"/> found an option, for messages: the flag, or its environment variable.</summary>
+    private static string Setting(ParsedArguments parsed, string option) =>
+        parsed.GetOption(option) is not null ? option : EnvironmentVariable(option);
+
+    private static string EnvironmentVariable(string option) => "SHARPSERVE_" + option[2..].Replace('-', '_').ToUpperInvariant();
 }

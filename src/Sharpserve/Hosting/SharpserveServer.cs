@@ -105,11 +105,11 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                     source.Model,
                     options.Scheduler,
                     scheduler => new WorkerPool(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time),
-                    time));
+                    time) { Version = source.Version });
             }
             else
             {
-                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time));
+                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version });
             }
         }
 
@@ -133,22 +133,35 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             Log.Listening(server._logger, server.Address, registry.Default.Name, options.Threads);
         }
 
+        if (registry.All.Count > 1)
+        {
+            foreach (ServedModel model in registry.All)
+            {
+                Log.Serving(server._logger, model.Name, model.Version, model == registry.Default ? " (default: /labelservice/)" : "");
+            }
+        }
+
         server._whenReady = server.WarmUpAsync();
         return server;
     }
 
     /// <summary>The CLI's entry: serve until SIGTERM / Ctrl-C, then drain and return the exit code.</summary>
-    public static async Task<int> RunAsync(ServerOptions options, ModelSource model, LogLevel logLevel)
+    public static async Task<int> RunAsync(ServerOptions options, IReadOnlyList<ModelSource> models, LogLevel logLevel)
     {
+        ArgumentNullException.ThrowIfNull(models);
         SharpserveServer server;
         try
         {
-            server = await StartAsync(options, [model], logging => ConfigureConsoleLogging(logging, logLevel));
+            server = await StartAsync(options, models, logging => ConfigureConsoleLogging(logging, logLevel));
         }
         catch (IOException ex)
         {
             // Kestrel reports a port in use or an address it cannot bind as an IOException.
-            model.Model.Dispose();
+            foreach (ModelSource model in models)
+            {
+                model.Model.Dispose();
+            }
+
             Console.Error.WriteLine($"sharpserve: error: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
             return 1;
         }
@@ -337,6 +350,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         [LoggerMessage(3010, LogLevel.Warning, "{Signal} ignored: it applies to process mode (--workers) only")]
         public static partial void SignalIgnored(ILogger logger, string signal);
+
+        [LoggerMessage(3011, LogLevel.Information, "Serving model '{Model}' version {Version}{Default}")]
+        public static partial void Serving(ILogger logger, string model, string version, string @default);
 
         [LoggerMessage(3006, LogLevel.Error, "Unhandled error on {Method} {Path}")]
         public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);

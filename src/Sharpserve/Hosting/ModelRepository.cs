@@ -1,0 +1,266 @@
+using System.Globalization;
+
+namespace Sharpserve.Hosting;
+
+/// <summary>
+/// A Triton-like model repository (<c>sharpserve serve --model-repository DIR</c>), scanned once at start:
+/// <c>DIR/&lt;model&gt;/[config.json]</c> and <c>DIR/&lt;model&gt;/&lt;version&gt;/model.onnx|model.bin</c>.
+/// <see cref="Scan"/> reads only the layout and the config files (no model is opened), and reports every problem
+/// it finds, each on one line naming the path, so an operator fixes them all in one go (docs/operations.md).
+/// </summary>
+internal sealed partial class ModelRepository
+{
+    public const string ConfigFileName = "config.json";
+    public const string OnnxBackendName = "onnxruntime";
+    public const string FastTextBackendName = "fasttext";
+    public const string OnnxFileName = "model.onnx";
+    public const string FastTextFileName = "model.bin";
+
+    private readonly List<Entry> _entries = [];
+    private readonly List<string> _problems = [];
+
+    private ModelRepository()
+    {
+    }
+
+    /// <summary>One (model, version) to serve.</summary>
+    /// <param name="Name">The model folder's name: the model's name in /v2/models/{name}.</param>
+    /// <param name="Version">The version folder's name, a positive decimal integer.</param>
+    /// <param name="ModelPath">The model file, a full path.</param>
+    /// <param name="Backend"><see cref="OnnxBackendName"/> or <see cref="FastTextBackendName"/>, from the file name.</param>
+    public sealed record Entry(string Name, string Version, string ModelPath, string Backend);
+
+    /// <summary>What to serve, by model name (ordinal) then version (ascending); the first name is the default model.</summary>
+    public IReadOnlyList<Entry> Entries => _entries;
+
+    /// <summary>Everything wrong with the repository; serve refuses to start unless this is empty.</summary>
+    public IReadOnlyList<string> Problems => _problems;
+
+    /// <summary>Scans <paramref name="directory"/>: layout, names, config files and version policies.</summary>
+    /// <param name="directory">The repository's root folder.</param>
+    /// <param name="setting">Where the directory came from, for messages: the flag or its environment variable.</param>
+    public static ModelRepository Scan(string directory, string setting = "--model-repository")
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        var repository = new ModelRepository();
+        repository.ScanRepository(directory, setting);
+        return repository;
+    }
+
+    private void ScanRepository(string directory, string setting)
+    {
+        if (directory.Contains("://", StringComparison.Ordinal))
+        {
+            _problems.Add($"{setting} '{directory}': models are loaded from local directories only, not from URLs");
+            return;
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            _problems.Add(File.Exists(directory)
+                ? $"{setting} '{directory}' is a file, not a directory (to serve one model file: sharpserve serve MODEL)"
+                : $"{setting} '{directory}' does not exist");
+            return;
+        }
+
+        string root = Path.GetFullPath(directory);
+        if (!TryListFolders(root, out List<string> modelFolders))
+        {
+            return;
+        }
+
+        if (modelFolders.Count == 0)
+        {
+            _problems.Add($"{root}: the model repository has no models; expected {Path.Combine(root, "<model>", "<version>", OnnxFileName)} or {FastTextFileName}");
+            return;
+        }
+
+        foreach (string name in modelFolders)
+        {
+            ScanModel(Path.Combine(root, name), name);
+        }
+    }
+
+    private void ScanModel(string modelDirectory, string name)
+    {
+        if (!IsValidModelName(name))
+        {
+            _problems.Add($"{modelDirectory}: '{name}' is not a valid model name (letters, digits, '_', '-', '.'; not starting with '.')");
+            return;
+        }
+
+        string configPath = Path.Combine(modelDirectory, ConfigFileName);
+        ModelConfig? config = File.Exists(configPath) ? ReadConfig(configPath, name) : ModelConfig.Default;
+        if (!TryListFolders(modelDirectory, out List<string> folders))
+        {
+            return;
+        }
+
+        var versions = new SortedDictionary<long, string>();
+        foreach (string folder in folders)
+        {
+            if (TryParseVersion(folder, out long version))
+            {
+                versions.Add(version, folder);
+            }
+            else
+            {
+                _problems.Add($"{Path.Combine(modelDirectory, folder)}: a folder in a model folder must be a version number, a positive integer without sign or leading zeros (1, 2, ...)");
+            }
+        }
+
+        if (folders.Count == 0)
+        {
+            _problems.Add($"{modelDirectory}: model '{name}' has no version folders; put its model file in {Path.Combine(modelDirectory, "1", FastTextFileName)} (or {OnnxFileName})");
+            return;
+        }
+
+        if (config is null || versions.Count < folders.Count)
+        {
+            // A broken config or version folder is reported above; what would follow from it is noise.
+            return;
+        }
+
+        foreach (long version in SelectVersions(config.Policy, versions, configPath, modelDirectory))
+        {
+            string versionDirectory = Path.Combine(modelDirectory, versions[version]);
+            if (FindModelFile(versionDirectory, config, configPath) is { } entry)
+            {
+                _entries.Add(new Entry(name, versions[version], entry.Path, entry.Backend));
+            }
+        }
+    }
+
+    /// <summary>The versions the policy serves, ascending; a listed version with no folder is a problem.</summary>
+    private List<long> SelectVersions(VersionPolicy policy, SortedDictionary<long, string> versions, string configPath, string modelDirectory)
+    {
+        var selected = new List<long>();
+        switch (policy.Kind)
+        {
+            case VersionPolicyKind.All:
+                selected.AddRange(versions.Keys);
+                break;
+            case VersionPolicyKind.Latest:
+                selected.AddRange(versions.Keys);
+                selected.RemoveRange(0, Math.Max(0, selected.Count - policy.NumVersions));
+                break;
+            case VersionPolicyKind.Specific:
+                foreach (long version in policy.Versions)
+                {
+                    if (versions.ContainsKey(version))
+                    {
+                        selected.Add(version);
+                    }
+                    else
+                    {
+                        _problems.Add($"{configPath}: version_policy.specific lists version {version}, but there is no folder {Path.Combine(modelDirectory, version.ToString(CultureInfo.InvariantCulture))}");
+                    }
+                }
+
+                break;
+        }
+
+        return selected;
+    }
+
+    /// <summary>
+    /// The model file of a version folder: default_model_filename when the config gives one, else the file the
+    /// backend names, else whichever of model.onnx and model.bin exists. Its backend follows from its name.
+    /// </summary>
+    private (string Path, string Backend)? FindModelFile(string versionDirectory, ModelConfig config, string configPath)
+    {
+        string[] candidates = config.DefaultModelFilename is { } fileName ? [fileName]
+            : config.Backend == OnnxBackendName ? [OnnxFileName]
+            : config.Backend == FastTextBackendName ? [FastTextFileName]
+            : [OnnxFileName, FastTextFileName];
+        string? found = null;
+        foreach (string candidate in candidates)
+        {
+            string path = Path.Combine(versionDirectory, candidate);
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            if (found is not null)
+            {
+                _problems.Add($"{versionDirectory}: has both {OnnxFileName} and {FastTextFileName}; say which to serve with \"backend\" or \"default_model_filename\" in {configPath}");
+                return null;
+            }
+
+            found = path;
+        }
+
+        if (found is null)
+        {
+            string expected = candidates.Length == 1 ? candidates[0] : $"{OnnxFileName} (ONNX) or {FastTextFileName} (fastText)";
+            string why = config.DefaultModelFilename is not null ? $" (default_model_filename in {configPath})" : "";
+            _problems.Add($"{versionDirectory}: no model file; expected {expected}{why}");
+            return null;
+        }
+
+        string backend = BackendOf(found);
+        if (config.Backend is not null && config.Backend != backend)
+        {
+            _problems.Add($"{configPath}: backend '{config.Backend}' does not match the model file {found}, which is served by '{backend}' (.onnx files by onnxruntime, others by fasttext)");
+            return null;
+        }
+
+        return (found, backend);
+    }
+
+    private static string BackendOf(string modelFile) =>
+        modelFile.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxBackendName : FastTextBackendName;
+
+    /// <summary>The folders of <paramref name="directory"/>, hidden ones ('.' first) skipped, in ordinal order; files are ignored.</summary>
+    private bool TryListFolders(string directory, out List<string> folders)
+    {
+        folders = [];
+        try
+        {
+            foreach (string path in Directory.EnumerateDirectories(directory))
+            {
+                string name = Path.GetFileName(path);
+                if (!name.StartsWith('.'))
+                {
+                    folders.Add(name);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _problems.Add($"{directory}: cannot be listed: {ex.Message}");
+            return false;
+        }
+
+        folders.Sort(StringComparer.Ordinal);
+        return true;
+    }
+
+    /// <summary>Model names appear in URLs: ASCII letters, digits, '_', '-', '.', not starting with '.'.</summary>
+    public static bool IsValidModelName(string name)
+    {
+        if (name.Length == 0 || name[0] == '.')
+        {
+            return false;
+        }
+
+        foreach (char c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A version folder's name: a positive decimal integer, no sign, no leading zeros, so "1" and "01" cannot both exist.</summary>
+    public static bool TryParseVersion(string name, out long version)
+    {
+        version = 0;
+        return name.Length > 0 && name[0] != '0'
+            && long.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out version);
+    }
+}
