@@ -120,6 +120,7 @@ wait_server() {
         out=$("$PY" "$BENCH_DIR/python/probe.py" ready "$PORT" "$SERVER_T0" "$timeout" "$SERVER_PID" health) || {
             log "server $SERVER_CONFIG n=$SERVER_N never became ready; log: $SERVER_LOG"; return 1; }
         jq -c '{all_ready_ms: .ms}' <<<"$out"
+        wait_all_workers "$timeout" >/dev/null || return 1
         return 0
     fi
     out=$("$PY" "$BENCH_DIR/python/probe.py" ready "$PORT" "$SERVER_T0" "$timeout" "$SERVER_PID" follow=200) || {
@@ -134,10 +135,26 @@ wait_server() {
             done
             all=$(awk -v t0="$SERVER_T0" '$2 > m {m = $2} END {printf "%.1f", (m - t0) / 1e6}' "$SERVER_READY_FILE")
             ;;
+        sharpserve-proc) all=$(wait_all_workers "$timeout") || return 1 ;;
         *) all=$(jq .ms <<<"$out") ;;
     esac
     jq -c --argjson a "$all" '{first_response_ms: .ms, all_ready_ms: $a, first_request_ms, steady_p50_ms, next_ms}' \
         <<<"$out"
+}
+
+# Sharpserve process mode is ready once its first worker is; the others start after it. Waits (bounded) until
+# every model's workers are all Ready (GET /status), so measurements run at full capacity, and prints the time
+# from launch in ms. Other configs: prints nothing, returns at once.
+wait_all_workers() {
+    [ "$SERVER_CONFIG" = sharpserve-proc ] || return 0
+    local timeout="${1:-300}" deadline
+    deadline=$(( $(date +%s) + timeout ))
+    until curl -sf "http://127.0.0.1:$PORT/status" | jq -e \
+        'all(.models[]; .target_workers == ([.workers[] | select(.state == "ready")] | length))' >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || { log "workers never all ready; log: $SERVER_LOG"; return 1; }
+        sleep 0.01
+    done
+    awk -v t0="$SERVER_T0" -v t1="$(now_ns)" 'BEGIN {printf "%.1f", (t1 - t0) / 1e6}'
 }
 
 # Stops the server we started: SIGTERM to its PID, a bounded wait, then SIGKILL to it and its descendants.

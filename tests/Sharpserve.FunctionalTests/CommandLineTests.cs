@@ -127,7 +127,7 @@ public sealed class CommandLineTests : IDisposable
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
         await SharpserveProcess.WaitForReadyAsync(client);
-        int[] before = await WorkerPidsAsync(client);
+        int[] before = await WorkerPidsAsync(client, expected: 2);
 
         process.SendSignal(SigHup);
         int[] after = before;
@@ -156,7 +156,7 @@ public sealed class CommandLineTests : IDisposable
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
         await SharpserveProcess.WaitForReadyAsync(client);
-        int[] workers = await WorkerPidsAsync(client);
+        int[] workers = await WorkerPidsAsync(client, expected: 2);
 
         string[] socketDirectories = Directory.GetDirectories(Path.GetTempPath(), $"sharpserve-{process.Id}-*");
         process.SendSignal(9);
@@ -174,16 +174,29 @@ public sealed class CommandLineTests : IDisposable
 
     private const int SigHup = 1;
 
-    private static async Task<int[]> WorkerPidsAsync(HttpClient client)
+    /// <summary>
+    /// The Ready workers' PIDs from /status; with <paramref name="expected"/>, polled (bounded) until there are that
+    /// many, since the server is ready as soon as one worker is.
+    /// </summary>
+    private static async Task<int[]> WorkerPidsAsync(HttpClient client, int? expected = null)
     {
-        using HttpResponseMessage response = await client.GetAsync(new Uri("/status", UriKind.Relative));
-        using System.Text.Json.JsonDocument json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var pids = new List<int>();
-        foreach (System.Text.Json.JsonElement worker in json.RootElement.GetProperty("models")[0].GetProperty("workers").EnumerateArray())
+        for (int attempt = 0; attempt == 0 || (expected is { } count && pids.Count != count && attempt < 600); attempt++)
         {
-            if (worker.GetProperty("state").GetString() == "ready")
+            if (attempt > 0)
             {
-                pids.Add(worker.GetProperty("pid").GetInt32());
+                await Task.Delay(50);
+            }
+
+            pids.Clear();
+            using HttpResponseMessage response = await client.GetAsync(new Uri("/status", UriKind.Relative));
+            using System.Text.Json.JsonDocument json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            foreach (System.Text.Json.JsonElement worker in json.RootElement.GetProperty("models")[0].GetProperty("workers").EnumerateArray())
+            {
+                if (worker.GetProperty("state").GetString() == "ready")
+                {
+                    pids.Add(worker.GetProperty("pid").GetInt32());
+                }
             }
         }
 

@@ -37,7 +37,11 @@ internal sealed class ProcessModeServer : IAsyncDisposable
     /// <summary>The user's model file the server was started from (a copy of the demo model).</summary>
     public string ModelPath => Path.Combine(_directory, "langid.bin");
 
-    public static async Task<ProcessModeServer> StartAsync(Func<WorkerPoolOptions, WorkerPoolOptions>? configure = null, Func<ServerOptions, ServerOptions>? configureServer = null)
+    /// <param name="whileStarting">Runs once the server is started, before it is ready (observing the start-up).</param>
+    public static async Task<ProcessModeServer> StartAsync(
+        Func<WorkerPoolOptions, WorkerPoolOptions>? configure = null,
+        Func<ServerOptions, ServerOptions>? configureServer = null,
+        Func<SharpserveServer, Task>? whileStarting = null)
     {
         string directory = Directory.CreateTempSubdirectory("sharpserve-pm-").FullName;
         string model = Path.Combine(directory, "langid.bin");
@@ -59,8 +63,17 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         string image = ModelLoader.PrepareImage(model, cache);
         var source = new ModelSource(ModelLoader.OpenImage(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache));
         SharpserveServer server = await SharpserveServer.StartAsync(options, [source]);
+        if (whileStarting is not null)
+        {
+            await whileStarting(server);
+        }
+
         await server.WhenReady;
-        return new ProcessModeServer(await TestServer.WrapAsync(server), directory);
+        var started = new ProcessModeServer(await TestServer.WrapAsync(server), directory);
+        // Ready means one worker is Ready; the tests start from the full set.
+        int workers = options.ProcessMode!.Workers;
+        await started.WaitUntilAsync(w => CountReady(w) == workers, $"all {workers} workers ready");
+        return started;
     }
 
     public Task<HttpResponseMessage> ClassifyAsync(string text) =>

@@ -12,6 +12,39 @@ public sealed class ProcessModeTests
     private const int SigKill = 9;
 
     [Fact]
+    public async Task Start_OneWorkerLoadsAlone_TheOthersStartOnceItIsReady()
+    {
+        // Each worker takes a second to say Ready, like a big model: while none is Ready, only one may exist.
+        int mostBeforeAnyReady = 0;
+        int samples = 0;
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync(
+            o => o with
+            {
+                Workers = 3,
+                WorkerEnvironment = new Dictionary<string, string>(o.WorkerEnvironment) { ["SHARPSERVE_TEST_READY_DELAY_MS"] = "1000" },
+            },
+            whileStarting: async s =>
+            {
+                var pool = (WorkerPool)s.Registry.Default.Executor;
+                while (!s.WhenReady.IsCompleted)
+                {
+                    IReadOnlyList<WorkerStatus> workers = pool.GetStatus();
+                    if (ProcessModeServer.CountReady(workers) == 0)
+                    {
+                        mostBeforeAnyReady = Math.Max(mostBeforeAnyReady, workers.Count);
+                        samples++;
+                    }
+
+                    await Task.Delay(20);
+                }
+            });
+
+        Assert.True(samples > 0);
+        Assert.Equal(1, mostBeforeAnyReady);
+        Assert.Equal(3, ProcessModeServer.CountReady(server.Pool.GetStatus())); // StartAsync waited for all three
+    }
+
+    [Fact]
     public async Task Workers_AnswerExactlyAsTheOfflinePredictor_AndStatusListsThem()
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync();

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
 using Sharpserve.Http;
 
@@ -9,8 +10,6 @@ namespace Sharpserve.Hosting;
 
 public sealed partial class SharpserveServer
 {
-    private static readonly TimeSpan s_httpWarmupBudget = TimeSpan.FromMilliseconds(300);
-
     /// <summary>
     /// Warm-up in two stages: every executor thread runs the model's warm-up requests, then the server sends
     /// its own requests through Kestrel to every endpoint so parsing, JSON, scheduling and response writing are
@@ -27,22 +26,20 @@ public sealed partial class SharpserveServer
         using (var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) })
         {
             client.DefaultRequestHeaders.Add(WarmupGate.HeaderName, _warmupGate.Token);
-            // Up to HttpWarmupRounds rounds, but past the third round stop once 300 ms are spent: a slow model's
-            // predict dominates its request time, and a few rounds compile the serving path just the same.
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (int round = 0; round < _options.HttpWarmupRounds; round++)
+            // Up to HttpWarmupRounds rounds, fewer for a slow model (WarmupBudget).
+            for (var rounds = new WarmupBudget(_options.HttpWarmupRounds); rounds.Next();)
             {
                 sent += await WarmUpRoundAsync(client);
-                if (round >= 2 && System.Diagnostics.Stopwatch.GetElapsedTime(started) > s_httpWarmupBudget)
-                {
-                    break;
-                }
             }
         }
 
         foreach (ServedModel model in _registry.All)
         {
             model.MarkReady();
+            if (model.Executor is Supervision.WorkerPool pool)
+            {
+                pool.StartRemaining(); // held back so their loads did not compete with the warm-up for the cores
+            }
         }
 
         Log.Ready(_logger, sent);

@@ -114,13 +114,15 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
 
         var registry = new ModelRegistry(served);
+        // Executors first: in process mode a worker's model load is the longest step before ready, so it starts
+        // before the web host is built.
+        registry.Start();
         var warmupGate = new WarmupGate();
         WebApplication app = builder.Build();
         var server = new SharpserveServer(app, registry, options, warmupGate) { _sources = models };
         server.MapEndpoints();
         app.Lifetime.ApplicationStopping.Register(server.OnStopping);
 
-        registry.Start();
         await app.StartAsync();
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Address = new Uri(bound);

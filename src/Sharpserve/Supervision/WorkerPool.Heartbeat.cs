@@ -108,7 +108,13 @@ public sealed partial class WorkerPool
         }
     }
 
-    /// <summary>Starts workers until Starting + fresh Ready ones reach the target, respecting the crash backoff.</summary>
+    /// <summary>At the latest this long after the first worker is Ready, the others start (see Start).</summary>
+    private static readonly TimeSpan s_remainingStartDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Starts workers until Starting + fresh Ready ones reach the target (only one until the others are released,
+    /// see Start), respecting the crash backoff.
+    /// </summary>
     private void SpawnMissing()
     {
         lock (_lock)
@@ -118,21 +124,31 @@ public sealed partial class WorkerPool
                 return;
             }
 
-            int live = 0;
-            foreach (WorkerProcess worker in _workers)
+            if (_firstReady && !_allReleased && _time.GetElapsedTime(_firstReadyTimestamp) >= s_remainingStartDelay)
             {
-                if (worker.State == WorkerState.Starting || (worker.State == WorkerState.Ready && !worker.Recycling))
-                {
-                    live++;
-                }
+                _allReleased = true; // nobody called StartRemaining (a pool used without the server's warm-up)
             }
 
-            for (; live < _target; live++)
-            {
-                Spawn();
-            }
-
+            SpawnUpTo(_allReleased ? _target : 1);
             RetireReplacedWorkers();
+        }
+    }
+
+    /// <summary>Starts workers until Starting + fresh Ready ones number <paramref name="wanted"/>. Under the lock.</summary>
+    private void SpawnUpTo(int wanted)
+    {
+        int live = 0;
+        foreach (WorkerProcess worker in _workers)
+        {
+            if (worker.State == WorkerState.Starting || (worker.State == WorkerState.Ready && !worker.Recycling))
+            {
+                live++;
+            }
+        }
+
+        for (; live < wanted; live++)
+        {
+            Spawn();
         }
     }
 

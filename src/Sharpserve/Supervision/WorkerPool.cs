@@ -32,7 +32,7 @@ public sealed partial class WorkerPool : IExecutor
     private readonly List<WorkerProcess> _workers = [];
     private readonly Channel<InferenceWorkItem> _retries = Channel.CreateUnbounded<InferenceWorkItem>();
     private readonly AsyncSignal _changed = new();
-    private readonly TaskCompletionSource _allWarm = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _firstWarm = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private volatile WorkerProcess[] _snapshot = [];
     private volatile string _imagePath;
@@ -45,6 +45,9 @@ public sealed partial class WorkerPool : IExecutor
     private long _completed;
     private long _nextRequestId;
     private volatile bool _stopping;
+    private bool _firstReady;
+    private bool _allReleased;
+    private long _firstReadyTimestamp;
     private string _lastFailure = "";
     private Task _dispatching = Task.CompletedTask;
     private Task _heartbeat = Task.CompletedTask;
@@ -72,7 +75,12 @@ public sealed partial class WorkerPool : IExecutor
         scheduler.InlineDispatch = TryDispatchInline;
     }
 
-    public Task WarmedUp => _allWarm.Task;
+    /// <summary>
+    /// Completes when the first worker is Ready (DESIGN: a model is ready when one executor is warm), so readiness
+    /// does not wait for every worker to load; the router only ever uses Ready workers, so no request meets a cold
+    /// one. Faults when workers keep failing to start.
+    /// </summary>
+    public Task WarmedUp => _firstWarm.Task;
 
     /// <summary>At least one worker is Ready.</summary>
     public bool IsWarm
@@ -112,14 +120,30 @@ public sealed partial class WorkerPool : IExecutor
         _accepting = AcceptLoopAsync();
         lock (_lock)
         {
-            for (int i = 0; i < _target; i++)
-            {
-                Spawn();
-            }
+            // One worker first, alone: loading a model is CPU-bound (ONNX Runtime prepacks every weight), and N
+            // loads at once on fewer cores would delay the first Ready, hence readiness, by about N / cores. The
+            // others start once the server has warmed its HTTP path through it (StartRemaining), or at the latest
+            // two seconds after it is Ready, see SpawnMissing.
+            Spawn();
         }
 
         _dispatching = DispatchLoopAsync();
         _heartbeat = HeartbeatLoopAsync();
+    }
+
+    /// <summary>
+    /// Starts the workers held back at start (all but the first): called once the server has finished its warm-up
+    /// through the first worker, so their loads do not compete with it for the cores.
+    /// </summary>
+    public void StartRemaining()
+    {
+        lock (_lock)
+        {
+            _allReleased = true;
+            SpawnUpTo(_target);
+        }
+
+        _changed.Set();
     }
 
     /// <summary>Reload: start a full set of workers on <paramref name="imagePath"/>; the old ones drain as the new become Ready.</summary>
@@ -437,6 +461,12 @@ public sealed partial class WorkerPool : IExecutor
             worker.LastPongTimestamp = _time.GetTimestamp();
             _consecutiveFailures = 0;
             Log.WorkerReady(_logger, worker.Id, worker.Pid, worker.MappedModelBytes);
+            if (!_firstReady)
+            {
+                _firstReady = true;
+                _firstReadyTimestamp = _time.GetTimestamp();
+            }
+
             RetireReplacedWorkers();
         }
 
@@ -455,9 +485,9 @@ public sealed partial class WorkerPool : IExecutor
             }
         }
 
-        if (fresh >= _target)
+        if (fresh >= 1)
         {
-            _allWarm.TrySetResult();
+            _firstWarm.TrySetResult();
         }
 
         foreach (WorkerProcess worker in _workers)
@@ -519,9 +549,9 @@ public sealed partial class WorkerPool : IExecutor
                 double backoffMs = Math.Min(10_000, 100 * Math.Pow(2, Math.Min(_consecutiveFailures - 1, 10)));
                 _nextSpawnTimestamp = _time.GetTimestamp() + (long)(backoffMs / 1000 * _time.TimestampFrequency);
                 Log.WorkerLost(_logger, worker.Id, worker.Pid, reason, retried, backoffMs);
-                if (_consecutiveFailures >= 5 && !_allWarm.Task.IsCompleted)
+                if (_consecutiveFailures >= 5 && !_firstWarm.Task.IsCompleted)
                 {
-                    _allWarm.TrySetException(new InvalidOperationException(
+                    _firstWarm.TrySetException(new InvalidOperationException(
                         $"worker processes failed to start {_consecutiveFailures} times in a row; last: worker {worker.Id} {reason}"));
                 }
             }

@@ -8,7 +8,8 @@ namespace Sharpserve.Worker;
 /// SHARPSERVE_TEST_FAULTS=1 (which only tests set). A request whose first text is one of these markers makes the
 /// worker hang on it, go silent (no more Pongs), die at once, or answer after a second. With
 /// SHARPSERVE_TEST_FAULT_ONCE=PATH, only the first worker to create PATH injects the fault; the others treat the
-/// marker as ordinary text, so a retry on a sibling succeeds.
+/// marker as ordinary text, so a retry on a sibling succeeds. SHARPSERVE_TEST_READY_DELAY_MS=N makes every worker
+/// wait N ms before saying Ready, like a model that is slow to load.
 /// </summary>
 internal static class WorkerFaults
 {
@@ -20,6 +21,12 @@ internal static class WorkerFaults
     public const string Slow = "__sharpserve_fault_slow__";
 
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable(EnvironmentVariable) == "1";
+
+    /// <summary>How long a worker waits before saying Ready; zero unless faults are enabled and a delay is set.</summary>
+    public static TimeSpan ReadyDelay { get; } =
+        Enabled && int.TryParse(Environment.GetEnvironmentVariable("SHARPSERVE_TEST_READY_DELAY_MS"), out int ms) && ms > 0
+            ? TimeSpan.FromMilliseconds(ms)
+            : TimeSpan.Zero;
 
     public static string? Find(InferenceRequest request)
     {
