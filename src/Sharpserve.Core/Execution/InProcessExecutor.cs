@@ -19,6 +19,7 @@ public sealed partial class InProcessExecutor : IExecutor
     private readonly TaskCompletionSource _allWarm = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _allStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _warmCount;
+    private volatile bool _started;
     private int _runningCount;
     private long _completedCount;
 
@@ -56,6 +57,7 @@ public sealed partial class InProcessExecutor : IExecutor
 
     public void Start()
     {
+        _started = true;
         _runningCount = _threads.Length;
         for (int i = 0; i < _threads.Length; i++)
         {
@@ -67,7 +69,7 @@ public sealed partial class InProcessExecutor : IExecutor
     public Task StopAsync()
     {
         _scheduler.Close();
-        return _allStopped.Task;
+        return _started ? _allStopped.Task : Task.CompletedTask; // never started: no thread to wait for
     }
 
     public async ValueTask DisposeAsync()

@@ -6,13 +6,13 @@ namespace Sharpserve.Core.Execution;
 /// more rounds only delay readiness: the serving path around it was compiled by the first few. So: at least
 /// <see cref="MinRounds"/>, then more while a round stays under <see cref="SlowRound"/> and the total under
 /// <see cref="Budget"/>, up to the caller's maximum. A fast model (fastText, ~1 µs a predict) runs every round;
-/// a large ONNX model (tens of ms a predict) stops after three.
+/// a large ONNX model (tens of ms a predict) stops after two.
 /// </summary>
 /// <example><code>for (var rounds = new WarmupBudget(20); rounds.Next();) { ... }</code></example>
 public struct WarmupBudget(int maxRounds, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    public const int MinRounds = 3;
+    public const int MinRounds = 2;
 
     public static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(300);
 

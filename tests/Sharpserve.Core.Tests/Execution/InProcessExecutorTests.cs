@@ -26,6 +26,19 @@ public sealed class InProcessExecutorTests
     }
 
     [Fact]
+    public async Task Stop_OfAnExecutorNeverStarted_CompletesAtOnce()
+    {
+        // A server that fails before starting its executors (e.g. the port is taken) still disposes them.
+        await using var scheduler = new InferenceScheduler(new SchedulerOptions());
+        var executor = new InProcessExecutor(new FakeModel(), scheduler, threadCount: 2);
+
+        Task stop = executor.StopAsync();
+
+        Assert.True(stop.IsCompleted);
+        await executor.DisposeAsync();
+    }
+
+    [Fact]
     public async Task FailingWarmup_FaultsWarmedUp()
     {
         var model = new BrokenWarmupModel();
