@@ -14,8 +14,8 @@ MODELS=bench/models/onnx-matmul-$D-$H
 OUT=bench/out/onnx
 CACHE=$OUT/cache
 mkdir -p "$OUT"
-if ! /usr/bin/python3 -c 'import onnx, numpy, matplotlib' 2>/dev/null; then
-    apt-get install -y python3-onnx python3-numpy python3-matplotlib
+if ! /usr/bin/python3 -c 'import onnx, numpy, matplotlib' 2>/dev/null || ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
+    apt-get install -y python3-onnx python3-numpy python3-matplotlib jq curl
 fi
 [ -f "$MODELS/matmul.onnx" ] || /usr/bin/python3 bench/onnx/make-matmul-model.py "$MODELS" "$D" "$H"
 dotnet build src/Sharpserve/Sharpserve.csproj -c Release -v q -nologo >/dev/null
@@ -58,6 +58,18 @@ serve() {
 
 stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 
+# all_ready PORT START_MS: process mode is ready with its first worker; waits (bounded) until every worker is Ready
+# and prints the ms since START_MS.
+all_ready() {
+    local port=$1 start=$2 deadline=$(( $(date +%s) + 120 ))
+    until curl -sf "http://127.0.0.1:$port/status" | jq -e \
+        'all(.models[]; (.target_workers // 0) == ([.workers[]? | select(.state == "ready")] | length))' >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "workers never all ready" >&2; exit 1; }
+        sleep 0.01
+    done
+    echo "$(( $(now_ms) - start ))"
+}
+
 record() { echo "$1" | tee -a "$RESULTS"; }
 
 # Bake once, so every prepacked run below starts with the baked cache.
@@ -67,17 +79,20 @@ read -r bake pid < <(serve prepacked 1 $PORT_A); stop "$pid"
 # 1. Memory and ready per worker count.
 for sharing in prepacked private; do
     for workers in 1 2 4; do
+        start=$(now_ms)
         read -r ready pid < <(serve $sharing "$workers" $PORT_A)
+        all=$(all_ready $PORT_A "$start")
         /usr/bin/python3 bench/onnx/client.py matmul 16 "$D" 5 "http://127.0.0.1:$PORT_A" >/dev/null # touch every page in use
         read -r pss anon procs < <(memory "$pid")
         stop "$pid"
-        record "{\"kind\":\"memory\",\"sharing\":\"$sharing\",\"workers\":$workers,\"processes\":$procs,\"pss_mib\":$pss,\"anon_mib\":$anon,\"ready_ms\":$ready}"
+        record "{\"kind\":\"memory\",\"sharing\":\"$sharing\",\"workers\":$workers,\"processes\":$procs,\"pss_mib\":$pss,\"anon_mib\":$anon,\"ready_ms\":$ready,\"all_ready_ms\":$all}"
     done
 done
 
 # 2. Latency, side by side: one worker of each mode, requests alternating between them.
 read -r _ pid_a < <(serve prepacked 1 $PORT_A); PIDS+=("$pid_a")
 read -r _ pid_b < <(serve private 1 $PORT_B); PIDS+=("$pid_b")
+all_ready $PORT_A "$(now_ms)" >/dev/null; all_ready $PORT_B "$(now_ms)" >/dev/null
 for batch in 1 16; do
     n=$([ "$batch" = 1 ] && echo 60 || echo 40)
     read -r a50 a99 b50 b99 < <(/usr/bin/python3 bench/onnx/client.py matmul "$batch" "$D" "$n" "http://127.0.0.1:$PORT_A" "http://127.0.0.1:$PORT_B")
@@ -89,8 +104,10 @@ stop "$pid_a"; stop "$pid_b"; PIDS=()
 for workers in 0 1 4; do
     rm -rf "$CACHE"
     read -r cold pid < <(serve prepacked "$workers" $PORT_A); stop "$pid"
-    read -r warm pid < <(serve prepacked "$workers" $PORT_A); stop "$pid"
-    record "{\"kind\":\"ready\",\"workers\":$workers,\"cold_ms\":$cold,\"warm_ms\":$warm}"
+    start=$(now_ms)
+    read -r warm pid < <(serve prepacked "$workers" $PORT_A)
+    all=$(all_ready $PORT_A "$start"); stop "$pid"
+    record "{\"kind\":\"ready\",\"workers\":$workers,\"cold_ms\":$cold,\"warm_ms\":$warm,\"all_ready_ms\":$all}"
 done
 
 /usr/bin/python3 - "$RESULTS" "$OUT/results.json" "$D" "$H" "$(nproc)" "$(git rev-parse --short HEAD)" <<'PY'

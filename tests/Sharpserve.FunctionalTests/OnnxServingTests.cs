@@ -94,7 +94,8 @@ public sealed class OnnxServingTests
                 Workers = 2,
                 WorkerEnvironment = new Dictionary<string, string> { ["SHARPSERVE_CACHE_DIR"] = Path.Combine(directory, "cache") },
             };
-            var source = new ModelSource(new OnnxBackend().Load(model, name), model, () => model);
+            // As 'serve' does in process mode: the front only describes the model; the workers load it.
+            var source = new ModelSource(new OnnxBackend().Describe(model, name), model, () => model);
             await using TestServer server = await TestServer.WrapAsync(
                 await SharpserveServer.StartAsync(TestServer.Options() with { ProcessMode = pool }, [source]));
             using JsonDocument expected = Expected(name);

@@ -129,6 +129,7 @@ internal static class ServeCommand
 
         string? cacheDirectory = Value(parsed, "--cache-dir");
         bool inWorkers = options.ProcessMode is not null;
+        ModelLoader.SetDefaultOnnxIntraOpThreads(options.ProcessMode is { } pool ? pool.Workers * pool.ThreadsPerWorker : options.Threads);
         if (repository is not null)
         {
             return OpenRepository(repository, cacheDirectory, inWorkers, out List<ModelSource> sources) is { } failed
