@@ -56,7 +56,21 @@ serve() {
     echo "$(( $(now_ms) - start )) $pid"
 }
 
-stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
+# stop PID: SIGTERM, then wait (bounded) until the front and its workers are gone, so the next start does not
+# share the cores with their shutdown. The server runs in a process substitution, so it is not this shell's
+# child and `wait` cannot be used.
+stop() {
+    local pid=$1 kids i
+    kids=$(pgrep -P "$pid" | tr '\n' ' ')
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 600); do
+        local alive=0
+        for p in $pid $kids; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive = 0 ] && return 0
+        sleep 0.05
+    done
+    echo "server $pid or its workers did not stop within 30 s" >&2
+}
 
 # all_ready PORT START_MS: process mode is ready with its first worker; waits (bounded) until every worker is Ready
 # and prints the ms since START_MS.
@@ -104,6 +118,7 @@ stop "$pid_a"; stop "$pid_b"; PIDS=()
 for workers in 0 1 4; do
     rm -rf "$CACHE"
     read -r cold pid < <(serve prepacked "$workers" $PORT_A); stop "$pid"
+    sync # the fresh bake's 1.5 GB of dirty pages would otherwise be written back during the next start
     start=$(now_ms)
     read -r warm pid < <(serve prepacked "$workers" $PORT_A)
     all=$(all_ready $PORT_A "$start"); stop "$pid"

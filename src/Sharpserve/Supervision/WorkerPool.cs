@@ -233,21 +233,15 @@ public sealed partial class WorkerPool : IExecutor
         WorkerProcess[] workers = _snapshot;
         foreach (WorkerProcess worker in workers)
         {
-            Send(worker, FrameType.Shutdown, 0);
-        }
-
-        foreach (WorkerProcess worker in workers)
-        {
-            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await worker.Process.WaitForExitAsync(wait.Token);
-            }
-            catch (OperationCanceledException)
+            // A worker still starting holds no request; it would only read Shutdown after loading its model (or
+            // never, if it has not connected yet), so it is stopped at once.
+            if (worker.State == WorkerState.Starting || !Send(worker, FrameType.Shutdown, 0))
             {
                 worker.TryKill();
             }
         }
+
+        await Task.WhenAll(Array.ConvertAll(workers, WaitForExitOrKillAsync));
 
         await _stop.CancelAsync();
         _listener.Dispose();
@@ -573,6 +567,21 @@ public sealed partial class WorkerPool : IExecutor
         }
 
         _retries.Writer.TryWrite(item);
+    }
+
+    /// <summary>Waits up to 10 s for a worker told to shut down, then kills it.</summary>
+    private static async Task WaitForExitOrKillAsync(WorkerProcess worker)
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await worker.Process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            worker.TryKill();
+            await worker.Process.WaitForExitAsync();
+        }
     }
 
     /// <summary>Queues a frame for the worker's writer loop; false when the worker is not connected or is lost.</summary>
