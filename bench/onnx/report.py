@@ -34,7 +34,7 @@ width = 0.38
 for i, (sharing, label) in enumerate((("private", "ONNX Runtime defaults (private prepacked copies)"), ("prepacked", "Sharpserve baked shared form"))):
     values = [next(r["pss_mib"] for r in memory if r["sharing"] == sharing and r["workers"] == w) for w in workers]
     bars = ax.bar([x + (i - 0.5) * width for x in range(len(workers))], values, width, label=label)
-    ax.bar_label(bars, fmt="%d", fontsize=8)
+    ax.bar_label(bars, fmt="%d", fontsize=8, padding=2)
 ax.axhline(weights_mib, color="black", linestyle=":", linewidth=1, label=f"one copy of the weights ({weights_mib} MiB)")
 ax.axhline(budget, color="tab:red", linestyle="--", linewidth=1, label=f"target at 4 workers ({budget} MiB)")
 ax.set_xticks(range(len(workers)), [f"{w} worker{'s' if w > 1 else ''}" for w in workers])
@@ -55,7 +55,7 @@ for batch in sorted(latency):
         p50.append(r[f"{sharing}_p50"])
         p99.append(r[f"{sharing}_p99"])
         colors.append(color)
-ax.bar(range(len(labels)), p50, color=colors, label="p50")
+ax.bar(range(len(labels)), p50, color=colors, label="p50 (blue: ORT default, orange: baked shared form)")
 ax.scatter(range(len(labels)), p99, color="black", marker="_", s=300, label="p99")
 ax.set_xticks(range(len(labels)), labels, fontsize=8)
 ax.set_ylabel("latency (ms), OIP JSON over HTTP")
@@ -114,8 +114,10 @@ if b16:
     lines.append(f"- Batch-16 p50 within 10% of a default ONNX Runtime session measured in the same run: "
                  f"**{ratio:.2f}×, {'met' if ratio <= 1.10 else 'not met'}** ({b16['prepacked_p50']:.1f} vs {b16['private_p50']:.1f} ms).")
 if r4 and r1 and r0:
-    lines.append(f"- Ready ≤ 1 s with the baked cache: thread mode {s(r0['warm_ms'])} s, 1 worker {s(r1['warm_ms'])} s, "
-                 f"4 workers {s(r4['warm_ms'])} s. Each process's session creation runs ONNX Runtime's PrePack over every "
+    worst = max(r0["warm_ms"], r1["warm_ms"], r4["warm_ms"])
+    lines.append(f"- Ready ≤ 1 s with the baked cache: **{'met' if worst <= 1000 else 'not met'}** ({worst} ms at worst): thread mode "
+                 f"{r0['warm_ms']} ms, 1 worker {r1['warm_ms']} ms, 4 workers {r4['warm_ms']} ms (all 4 Ready after "
+                 f"{s(r4['all_ready_ms'])} s). Each process's session creation runs ONNX Runtime's PrePack over every "
                  "weight to find its prepacked blob (it keys the blob by a hash of the packed bytes), so a process costs "
                  "~0.5 s of CPU on this model; with more workers than cores they queue for the cores.")
 lines += ["", END]

@@ -24,7 +24,10 @@ PORT_A=18731; PORT_B=18732
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; } # every server started here
+for port in $PORT_A $PORT_B; do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is already in use; stop that server first" >&2; exit 1; fi
+done
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
@@ -32,7 +35,7 @@ now_ms() { date +%s%3N; }
 # Sum of Pss and of Anonymous (MiB) over the front and its worker children, and the process count.
 memory() {
     local front=$1 pids pss=0 anon=0
-    pids="$front $(pgrep -P "$front" | tr '\n' ' ')"
+    pids="$front $(pgrep -P "$front" | tr '\n' ' ' || true)"
     for p in $pids; do
         read -r a b < <(awk '/^Pss:/{p=$2} /^Anonymous:/{a=$2} END{print p, a}' "/proc/$p/smaps_rollup")
         pss=$((pss + a)); anon=$((anon + b))
@@ -61,7 +64,7 @@ serve() {
 # child and `wait` cannot be used.
 stop() {
     local pid=$1 kids i
-    kids=$(pgrep -P "$pid" | tr '\n' ' ')
+    kids=$(pgrep -P "$pid" | tr '\n' ' ' || true) # none in thread mode
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 600); do
         local alive=0
@@ -88,13 +91,13 @@ record() { echo "$1" | tee -a "$RESULTS"; }
 
 # Bake once, so every prepacked run below starts with the baked cache.
 rm -rf "$CACHE"
-read -r bake pid < <(serve prepacked 1 $PORT_A); stop "$pid"
+read -r bake pid < <(serve prepacked 1 $PORT_A); PIDS+=("$pid"); stop "$pid"
 
 # 1. Memory and ready per worker count.
 for sharing in prepacked private; do
     for workers in 1 2 4; do
         start=$(now_ms)
-        read -r ready pid < <(serve $sharing "$workers" $PORT_A)
+        read -r ready pid < <(serve $sharing "$workers" $PORT_A); PIDS+=("$pid")
         all=$(all_ready $PORT_A "$start")
         /usr/bin/python3 bench/onnx/client.py matmul 16 "$D" 5 "http://127.0.0.1:$PORT_A" >/dev/null # touch every page in use
         read -r pss anon procs < <(memory "$pid")
@@ -117,10 +120,10 @@ stop "$pid_a"; stop "$pid_b"; PIDS=()
 # 3. Time to ready, without the baked cache (includes baking) and with it.
 for workers in 0 1 4; do
     rm -rf "$CACHE"
-    read -r cold pid < <(serve prepacked "$workers" $PORT_A); stop "$pid"
+    read -r cold pid < <(serve prepacked "$workers" $PORT_A); PIDS+=("$pid"); stop "$pid"
     sync # the fresh bake's 1.5 GB of dirty pages would otherwise be written back during the next start
     start=$(now_ms)
-    read -r warm pid < <(serve prepacked "$workers" $PORT_A)
+    read -r warm pid < <(serve prepacked "$workers" $PORT_A); PIDS+=("$pid")
     all=$(all_ready $PORT_A "$start"); stop "$pid"
     record "{\"kind\":\"ready\",\"workers\":$workers,\"cold_ms\":$cold,\"warm_ms\":$warm,\"all_ready_ms\":$all}"
 done
