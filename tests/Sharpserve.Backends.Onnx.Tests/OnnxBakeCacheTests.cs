@@ -209,6 +209,16 @@ public sealed class OnnxBakeCacheTests : IDisposable
         Assert.Contains("strict sharing", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1L << 20, 64L << 20)] // small model: the floor for a session's own structures
+    [InlineData(768L << 20, 384L << 20)] // large model: half the weights; a private copy is about all of them
+    public void DefaultAnonymousBudget_IsHalfTheWeights_AtLeast64MiB(long weights, long budget)
+    {
+        Assert.Equal(budget, OnnxBackendOptions.DefaultAnonymousMemoryBudget(weights));
+        Assert.Equal(budget, new OnnxBackendOptions().AnonymousMemoryBudgetFor(weights));
+        Assert.Equal(10L << 20, new OnnxBackendOptions { AnonymousMemoryBudget = 10L << 20 }.AnonymousMemoryBudgetFor(weights));
+    }
+
     [Fact]
     public void BakedModel_KeepsWeightsAndPrepackedWeightsInTheSharedFile()
     {

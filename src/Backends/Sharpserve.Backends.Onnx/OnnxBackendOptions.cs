@@ -30,7 +30,18 @@ public sealed record OnnxBackendOptions
     /// Anonymous (private) memory a model may add to a process when its session is created; more means the
     /// weights were copied rather than shared. Over it: a warning, or a load failure with <see cref="StrictSharing"/>.
     /// </summary>
-    public long AnonymousMemoryBudget { get; init; } = 64L << 20;
+    /// <remarks>Null (the default): <see cref="DefaultAnonymousMemoryBudget"/> of the model's weights.</remarks>
+    public long? AnonymousMemoryBudget { get; init; }
+
+    /// <summary>
+    /// The budget for a model with <paramref name="weightBytes"/> of weights when none is configured: half the
+    /// weights, since a private copy of the prepacked weights is about their size in anonymous memory, and at
+    /// least 64 MiB, what a session's own structures and arenas may take for a small model.
+    /// </summary>
+    public static long DefaultAnonymousMemoryBudget(long weightBytes) => Math.Max(64L << 20, weightBytes / 2);
+
+    /// <summary>The budget that applies to a model with <paramref name="weightBytes"/> of weights.</summary>
+    public long AnonymousMemoryBudgetFor(long weightBytes) => AnonymousMemoryBudget ?? DefaultAnonymousMemoryBudget(weightBytes);
 
     /// <summary>Fail the load (instead of warning) when the session's anonymous memory exceeds the budget.</summary>
     public bool StrictSharing { get; init; }

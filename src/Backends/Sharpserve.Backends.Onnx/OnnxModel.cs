@@ -74,9 +74,10 @@ internal sealed class OnnxModel : IModel
             long mapped = ExternalBytes(file);
 
             long anonymous = Math.Max(0, options.AnonymousMemoryProbe() - anonymousBefore);
-            if (anonymous > options.AnonymousMemoryBudget)
+            long budget = options.AnonymousMemoryBudgetFor(WeightBytes(file));
+            if (anonymous > budget)
             {
-                string message = $"{name}: creating the session added {anonymous >> 20} MiB of anonymous memory, over the budget of {options.AnonymousMemoryBudget >> 20} MiB ({sharing}): the weights are probably copied into this process rather than shared";
+                string message = $"{name}: creating the session added {anonymous >> 20} MiB of anonymous memory, over the budget of {budget >> 20} MiB ({sharing}): the weights are probably copied into this process rather than shared";
                 if (options.StrictSharing)
                 {
                     throw new ModelLoadException(message + " (strict sharing is on)");
@@ -152,6 +153,16 @@ internal sealed class OnnxModel : IModel
         }
 
         return new ModelMetadata(modelName, Platform, inputs, outputs);
+    }
+
+    /// <summary>
+    /// About the bytes of the model's weights: the .onnx file and its external data; a baked model's data file
+    /// holds the raw weights and their prepacked copy (about the same size), so half of it counts.
+    /// </summary>
+    internal static long WeightBytes(OnnxModelFile file)
+    {
+        long external = ExternalBytes(file);
+        return new FileInfo(file.Path).Length + (file.PrepackedBlobCount > 0 ? external / 2 : external);
     }
 
     /// <summary>Bytes of the external-data files the model's tensors name (what sessions map, shared).</summary>

@@ -59,7 +59,8 @@ internal static class ServeCommand
           --graceful-timeout TIME   on SIGTERM, wait this long for in-flight requests (default 30s)
           --log-level LEVEL         trace, debug, information, warning, error (default information)
           --strict-sharing          ONNX: fail the load when a session adds more anonymous memory than
-                                    SHARPSERVE_ONNX_ANON_BUDGET_MB (default 64), i.e. the weights were copied
+                                    SHARPSERVE_ONNX_ANON_BUDGET_MB (default: half the weights, at least 64),
+                                    i.e. the weights were copied instead of shared
           -h, --help                show this help
         """;
 
