@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using System.Text;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Sharpserve.Abstractions;
@@ -25,43 +24,10 @@ internal static class OnnxGraphSignature
     private sealed record ValueInfo(string Name, bool IsTensor, int ElementType, long[] Shape);
 
     /// <exception cref="ModelLoadException">The file cannot be read or its graph is malformed.</exception>
-    public static unsafe ModelMetadata Read(string path, string modelName, string platform)
+    public static ModelMetadata Read(string path, string modelName, string platform)
     {
-        string name = Path.GetFileName(path);
-        long length;
-        try
-        {
-            length = new FileInfo(path).Length;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelLoadException($"{name}: cannot read the model: {e.Message}", e);
-        }
-
-        if (length is 0 or > int.MaxValue)
-        {
-            throw new ModelLoadException($"{name}: {length} bytes is not a loadable ONNX model");
-        }
-
-        try
-        {
-            using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-            using MemoryMappedViewAccessor view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            try
-            {
-                return Read(new ReadOnlySpan<byte>(pointer + view.PointerOffset, (int)length), name, modelName, platform);
-            }
-            finally
-            {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelLoadException($"{name}: cannot read the model: {e.Message}", e);
-        }
+        string fileName = Path.GetFileName(path);
+        return OnnxFileMapping.Parse(Path.GetFullPath(path), model => Read(model, fileName, modelName, platform));
     }
 
     /// <summary>Reads the signature from the bytes of a ModelProto; <paramref name="fileName"/> names it in errors.</summary>

@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text;
 using Sharpserve.Abstractions;
@@ -22,53 +21,18 @@ internal static partial class OnnxModelValidator
     // TensorProto.DataType → bytes per element; 0 where the size is not a whole number of bytes or varies.
     private static readonly int[] s_onnxElementSizes = [0, 4, 1, 1, 2, 2, 4, 8, 0, 1, 2, 8, 4, 8, 8, 16, 2, 1, 1, 1, 1, 0, 0, 0];
 
-    public static unsafe OnnxModelFile Validate(string path)
+    public static OnnxModelFile Validate(string path)
     {
         string fullPath = System.IO.Path.GetFullPath(path);
         string name = System.IO.Path.GetFileName(fullPath);
-        long length;
-        try
-        {
-            length = new FileInfo(fullPath).Length;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelLoadException($"{name}: cannot read the model: {e.Message}", e);
-        }
-
-        if (length == 0)
-        {
-            throw new ModelLoadException($"{name}: the file is empty, not an ONNX model");
-        }
-
-        if (length > int.MaxValue)
-        {
-            throw new ModelLoadException($"{name}: {length} bytes is over the 2 GiB protobuf limit; keep the weights in external data");
-        }
-
         string modelDirectory = RealPath(System.IO.Path.GetDirectoryName(fullPath)!)
             ?? throw new ModelLoadException($"{name}: cannot resolve the model's folder");
         var state = new State(name, modelDirectory);
-        try
+        OnnxFileMapping.Parse(fullPath, data =>
         {
-            using var file = MemoryMappedFile.CreateFromFile(fullPath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-            using MemoryMappedViewAccessor view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            try
-            {
-                var data = new ReadOnlySpan<byte>(pointer + view.PointerOffset, (int)length);
-                WalkModel(data, state);
-            }
-            finally
-            {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelLoadException($"{name}: cannot read the model: {e.Message}", e);
-        }
+            WalkModel(data, state);
+            return true;
+        });
 
         if (!state.SawGraph)
         {
