@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -71,72 +72,23 @@ internal static class OipResponseWriter
     /// <summary>Writes the elements of a numeric tensor other than FP32, each as a JSON number (BOOL as true/false).</summary>
     private static void WriteNumbers(Utf8JsonWriter writer, Tensor tensor)
     {
-        ReadOnlySpan<byte> raw = tensor.RawData;
         switch (tensor.DataType)
         {
             case TensorDataType.Bool:
-                foreach (byte b in raw)
+                foreach (byte b in tensor.RawData)
                 {
                     writer.WriteBooleanValue(b != 0);
                 }
 
                 break;
-            case TensorDataType.UInt8:
-                foreach (byte b in raw)
-                {
-                    writer.WriteNumberValue(b);
-                }
-
-                break;
-            case TensorDataType.Int8:
-                foreach (sbyte v in tensor.GetData<sbyte>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.UInt16:
-                foreach (ushort v in tensor.GetData<ushort>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.Int16:
-                foreach (short v in tensor.GetData<short>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.UInt32:
-                foreach (uint v in tensor.GetData<uint>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.Int32:
-                foreach (int v in tensor.GetData<int>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.UInt64:
-                foreach (ulong v in tensor.GetData<ulong>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                break;
-            case TensorDataType.Int64:
-                foreach (long v in tensor.GetData<long>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                break;
+            case TensorDataType.UInt8: WriteUnsigned(writer, tensor.RawData); break;
+            case TensorDataType.UInt16: WriteUnsigned(writer, tensor.GetData<ushort>()); break;
+            case TensorDataType.UInt32: WriteUnsigned(writer, tensor.GetData<uint>()); break;
+            case TensorDataType.UInt64: WriteUnsigned(writer, tensor.GetData<ulong>()); break;
+            case TensorDataType.Int8: WriteSigned(writer, tensor.GetData<sbyte>()); break;
+            case TensorDataType.Int16: WriteSigned(writer, tensor.GetData<short>()); break;
+            case TensorDataType.Int32: WriteSigned(writer, tensor.GetData<int>()); break;
+            case TensorDataType.Int64: WriteSigned(writer, tensor.GetData<long>()); break;
             case TensorDataType.Fp16:
                 foreach (Half v in tensor.GetData<Half>())
                 {
@@ -158,6 +110,24 @@ internal static class OipResponseWriter
                 }
 
                 break;
+        }
+    }
+
+    private static void WriteSigned<T>(Utf8JsonWriter writer, ReadOnlySpan<T> values)
+        where T : IBinaryInteger<T>, ISignedNumber<T>
+    {
+        foreach (T v in values)
+        {
+            writer.WriteNumberValue(long.CreateTruncating(v));
+        }
+    }
+
+    private static void WriteUnsigned<T>(Utf8JsonWriter writer, ReadOnlySpan<T> values)
+        where T : IBinaryInteger<T>, IUnsignedNumber<T>
+    {
+        foreach (T v in values)
+        {
+            writer.WriteNumberValue(ulong.CreateTruncating(v));
         }
     }
 

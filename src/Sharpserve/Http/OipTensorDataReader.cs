@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text.Json;
 using System.Text.Unicode;
 using Sharpserve.Abstractions;
@@ -160,70 +161,14 @@ internal static class OipTensorDataReader
 
         switch (dataType)
         {
-            case TensorDataType.Int8:
-                if (!reader.TryGetInt64(out long i8) || i8 is < sbyte.MinValue or > sbyte.MaxValue)
-                {
-                    return false;
-                }
-
-                target[0] = (byte)(sbyte)i8;
-                return true;
-            case TensorDataType.Int16:
-                if (!reader.TryGetInt64(out long i16) || i16 is < short.MinValue or > short.MaxValue)
-                {
-                    return false;
-                }
-
-                BinaryPrimitives.WriteInt16LittleEndian(target, (short)i16);
-                return true;
-            case TensorDataType.Int32:
-                if (!reader.TryGetInt32(out int i32))
-                {
-                    return false;
-                }
-
-                BinaryPrimitives.WriteInt32LittleEndian(target, i32);
-                return true;
-            case TensorDataType.Int64:
-                if (!reader.TryGetInt64(out long i64))
-                {
-                    return false;
-                }
-
-                BinaryPrimitives.WriteInt64LittleEndian(target, i64);
-                return true;
-            case TensorDataType.UInt8:
-                if (!reader.TryGetUInt64(out ulong u8) || u8 > byte.MaxValue)
-                {
-                    return false;
-                }
-
-                target[0] = (byte)u8;
-                return true;
-            case TensorDataType.UInt16:
-                if (!reader.TryGetUInt64(out ulong u16) || u16 > ushort.MaxValue)
-                {
-                    return false;
-                }
-
-                BinaryPrimitives.WriteUInt16LittleEndian(target, (ushort)u16);
-                return true;
-            case TensorDataType.UInt32:
-                if (!reader.TryGetUInt32(out uint u32))
-                {
-                    return false;
-                }
-
-                BinaryPrimitives.WriteUInt32LittleEndian(target, u32);
-                return true;
-            case TensorDataType.UInt64:
-                if (!reader.TryGetUInt64(out ulong u64))
-                {
-                    return false;
-                }
-
-                BinaryPrimitives.WriteUInt64LittleEndian(target, u64);
-                return true;
+            case TensorDataType.Int8: return TryWriteSigned<sbyte>(ref reader, target);
+            case TensorDataType.Int16: return TryWriteSigned<short>(ref reader, target);
+            case TensorDataType.Int32: return TryWriteSigned<int>(ref reader, target);
+            case TensorDataType.Int64: return TryWriteSigned<long>(ref reader, target);
+            case TensorDataType.UInt8: return TryWriteUnsigned<byte>(ref reader, target);
+            case TensorDataType.UInt16: return TryWriteUnsigned<ushort>(ref reader, target);
+            case TensorDataType.UInt32: return TryWriteUnsigned<uint>(ref reader, target);
+            case TensorDataType.UInt64: return TryWriteUnsigned<ulong>(ref reader, target);
             case TensorDataType.Fp16:
                 if (!reader.TryGetDouble(out double h) || !Half.IsFinite((Half)h))
                 {
@@ -251,6 +196,31 @@ internal static class OipTensorDataReader
             default:
                 return false;
         }
+    }
+
+    /// <summary>An integer JSON number (no fraction or exponent) within <typeparamref name="T"/>'s range, written little-endian.</summary>
+    private static bool TryWriteSigned<T>(ref Utf8JsonReader reader, Span<byte> target)
+        where T : IBinaryInteger<T>, ISignedNumber<T>, IMinMaxValue<T>
+    {
+        if (!reader.TryGetInt64(out long value) || value < long.CreateTruncating(T.MinValue) || value > long.CreateTruncating(T.MaxValue))
+        {
+            return false;
+        }
+
+        T.CreateTruncating(value).WriteLittleEndian(target);
+        return true;
+    }
+
+    private static bool TryWriteUnsigned<T>(ref Utf8JsonReader reader, Span<byte> target)
+        where T : IBinaryInteger<T>, IUnsignedNumber<T>, IMinMaxValue<T>
+    {
+        if (!reader.TryGetUInt64(out ulong value) || value > ulong.CreateTruncating(T.MaxValue))
+        {
+            return false;
+        }
+
+        T.CreateTruncating(value).WriteLittleEndian(target);
+        return true;
     }
 
     private static string ValueText(ref Utf8JsonReader reader)
