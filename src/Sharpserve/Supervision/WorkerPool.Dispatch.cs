@@ -67,7 +67,7 @@ public sealed partial class WorkerPool
 
             item.Attempts++;
             ulong id = (ulong)Interlocked.Increment(ref _nextRequestId);
-            worker.InFlight[id] = new InFlightRequest(item, _time.GetTimestamp());
+            worker.InFlight.Add(id, new InFlightRequest(item, _time.GetTimestamp()));
             if (worker.IsLost)
             {
                 // Lost between the pick and the registration: its sweep may have missed this item.
@@ -105,7 +105,7 @@ public sealed partial class WorkerPool
 
         item.Attempts++;
         ulong id = (ulong)Interlocked.Increment(ref _nextRequestId);
-        worker.InFlight[id] = new InFlightRequest(item, _time.GetTimestamp());
+        worker.InFlight.Add(id, new InFlightRequest(item, _time.GetTimestamp()));
         if (!worker.IsLost && Send(worker, FrameType.Infer, id, item.Request))
         {
             return true;

@@ -522,7 +522,7 @@ public sealed partial class WorkerPool : IExecutor
         worker.Outgoing.Writer.TryComplete();
         worker.TryKill();
         int retried = 0;
-        foreach (ulong id in worker.InFlight.Keys)
+        foreach (ulong id in worker.InFlight.Ids)
         {
             if (worker.InFlight.TryRemove(id, out InFlightRequest request))
             {

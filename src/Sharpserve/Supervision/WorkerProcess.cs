@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Threading.Channels;
@@ -56,7 +55,7 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
     public Channel<OutgoingFrame> Outgoing { get; } =
         Channel.CreateUnbounded<OutgoingFrame>(new UnboundedChannelOptions { SingleReader = true });
 
-    public ConcurrentDictionary<ulong, InFlightRequest> InFlight { get; } = new();
+    public InFlightTable InFlight { get; } = new();
 
     public void CountServed() => Interlocked.Increment(ref _served);
 
@@ -66,16 +65,7 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
     public bool IsLost => Volatile.Read(ref _lost) == 1;
 
     /// <summary>The send time of the oldest request still at this worker, or long.MaxValue.</summary>
-    public long OldestSentTimestamp()
-    {
-        long oldest = long.MaxValue;
-        foreach (KeyValuePair<ulong, InFlightRequest> entry in InFlight)
-        {
-            oldest = Math.Min(oldest, entry.Value.SentTimestamp);
-        }
-
-        return oldest;
-    }
+    public long OldestSentTimestamp() => InFlight.OldestSentTimestamp();
 
     public void TryKill()
     {
