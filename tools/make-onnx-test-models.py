@@ -257,6 +257,74 @@ def make_ir3_legacy(rng):
     write_expected("ir3_legacy", [("x", "FP32", x), ("s", "FP32", s)], [("y", "FP32", x @ w), ("t", "FP32", s * s)])
 
 
+def make_dynamic_hw_conv(rng):
+    """A 3x3 convolution without padding over a dynamic height and width: the first synthesised warm-up input
+    (every dynamic dimension 1) is too small for it, so the backend must pick a larger one instead of failing."""
+    w = rng.standard_normal((2, 1, 3, 3)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3]),
+             helper.make_node("GlobalAveragePool", ["c"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["y"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "dynamic_hw_conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        [numpy_helper.from_array(w, "w")])
+    save(model_of(graph), "dynamic_hw_conv.onnx")
+    x = rng.standard_normal((2, 1, 5, 6)).astype(np.float32)
+    c = np.zeros((2, 2, 3, 4))
+    for i in range(3):
+        for j in range(3):
+            c += np.einsum("nhw,o->nohw", x[:, 0, i:i + 3, j:j + 4].astype(np.float64), w[:, 0, i, j].astype(np.float64))
+    write_expected("dynamic_hw_conv", [("x", "FP32", x)], [("y", "FP32", c.mean(axis=(2, 3)).astype(np.float32))])
+
+
+def make_int_division():
+    """Two inputs whose dynamic dimension has one name: the warm-up must not divide by zero, and a request whose two
+    'N' differ is the client's mistake (400), not ONNX Runtime's broadcast failure (500)."""
+    graph = helper.make_graph(
+        [helper.make_node("Div", ["a", "b"], ["q"])], "int_division",
+        [helper.make_tensor_value_info("a", TensorProto.INT32, ["N"]), helper.make_tensor_value_info("b", TensorProto.INT32, ["N"])],
+        [helper.make_tensor_value_info("q", TensorProto.INT32, ["N"])])
+    save(model_of(graph), "int_division.onnx")
+    a = np.array([7, -9, 100], dtype=np.int32)
+    b = np.array([2, 4, -7], dtype=np.int32)
+    write_expected("int_division", [("a", "INT32", a), ("b", "INT32", b)], [("q", "INT32", np.trunc(a / b).astype(np.int32))])
+
+
+def make_top20():
+    """A TopK with a constant k of 20 over a dynamic axis: no synthesised warm-up input is wide enough, so the model
+    is served without warm-up runs."""
+    graph = helper.make_graph(
+        [helper.make_node("TopK", ["x", "k"], ["values", "indices"], axis=-1)], "top20",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "M"])],
+        [helper.make_tensor_value_info("values", TensorProto.FLOAT, ["N", 20]),
+         helper.make_tensor_value_info("indices", TensorProto.INT64, ["N", 20])],
+        [numpy_helper.from_array(np.array([20], dtype=np.int64), "k")])
+    save(model_of(graph), "top20.onnx")
+    x = np.arange(24, dtype=np.float32)[::-1].reshape(1, 24) * np.float32(0.5)  # distinct values, so the order is unique
+    order = np.argsort(-x, axis=-1, kind="stable")[:, :20]
+    write_expected("top20", [("x", "FP32", x)],
+                   [("values", "FP32", np.take_along_axis(x, order, -1)), ("indices", "INT64", order.astype(np.int64))])
+
+
+def make_string_label_encoder():
+    """A string input named 'text' that is not a text classifier (no 'label'/'probability' outputs): it is served
+    over OIP, and /labelservice/ (and its warm-up) leave it alone."""
+    keys = ["cat", "dog", "h\u00e9ron"]
+    values = [10, 20, 30]
+    graph = helper.make_graph(
+        [helper.make_node("LabelEncoder", ["text"], ["id"], domain="ai.onnx.ml", keys_strings=keys, values_int64s=values,
+                          default_int64=-1)],
+        "string_label_encoder",
+        [helper.make_tensor_value_info("text", TensorProto.STRING, ["N"])],
+        [helper.make_tensor_value_info("id", TensorProto.INT64, ["N"])])
+    save(helper.make_model(graph, opset_imports=OPSET + [helper.make_opsetid("ai.onnx.ml", 2)], ir_version=IR_VERSION,
+                           producer_name="sharpserve-tools"), "string_label_encoder.onnx")
+    text = np.array(["dog", "h\u00e9ron", "fish", ""], dtype=object)
+    write_expected("string_label_encoder", [("text", "BYTES", text)],
+                   [("id", "INT64", np.array([dict(zip(keys, values)).get(t, -1) for t in text], dtype=np.int64))])
+
+
 def make_corrupt():
     with open(os.path.join(OUT, "mlp_classifier.onnx"), "rb") as f:
         good = f.read()
@@ -280,6 +348,12 @@ def main():
     more = np.random.default_rng(20261127)
     make_zipmap_classifier(more)
     make_ir3_legacy(more)
+    # Models whose synthesised warm-up input or string input used to stop the server from starting.
+    warmup = np.random.default_rng(20261128)
+    make_dynamic_hw_conv(warmup)
+    make_int_division()
+    make_top20()
+    make_string_label_encoder()
     print("wrote", sorted(os.listdir(OUT)))
 
 

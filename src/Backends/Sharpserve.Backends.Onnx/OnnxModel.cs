@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Microsoft.ML.OnnxRuntime;
 using Sharpserve.Abstractions;
 using ModelMetadata = Sharpserve.Abstractions.ModelMetadata;
@@ -6,8 +7,8 @@ namespace Sharpserve.Backends.Onnx;
 
 /// <summary>
 /// A loaded ONNX model: one <see cref="InferenceSession"/> shared by every executor (its Run is thread-safe), the
-/// metadata read from it (names, datatypes, shapes with -1 for dynamic axes), and warm-up requests synthesised
-/// from that metadata (dynamic dimensions 1, zeros, one-character strings).
+/// metadata read from it (names, datatypes, shapes with -1 for dynamic axes), and a warm-up request synthesised
+/// from that metadata and checked to run (<see cref="ChooseWarmupRequests"/>).
 /// </summary>
 internal sealed class OnnxModel : IModel
 {
@@ -29,7 +30,7 @@ internal sealed class OnnxModel : IModel
 
     public ModelMetadata Metadata { get; }
 
-    public IReadOnlyList<InferenceRequest> WarmupRequests { get; }
+    public IReadOnlyList<InferenceRequest> WarmupRequests { get; private set; }
 
     public long MappedBytes { get; }
 
@@ -44,6 +45,9 @@ internal sealed class OnnxModel : IModel
     internal InferenceSession Session => _session;
 
     internal string[] OutputNames { get; }
+
+    /// <summary>Input dimensions that share a symbolic name with an earlier one (see <see cref="SharedDimension"/>).</summary>
+    internal SharedDimension[] SharedDimensions { get; private init; } = [];
 
     public static OnnxModel Open(OnnxModelFile file, string modelName, OnnxBackendOptions options, OnnxWeightSharing sharing)
     {
@@ -86,12 +90,54 @@ internal sealed class OnnxModel : IModel
                 options.Log(message);
             }
 
-            return new OnnxModel(session, metadata, options, mapped, sharing, anonymous);
+            var model = new OnnxModel(session, metadata, options, mapped, sharing, anonymous)
+            {
+                SharedDimensions = ReadSharedDimensions(session, metadata),
+            };
+            model.WarmupRequests = model.ChooseWarmupRequests(name);
+            return model;
         }
         catch
         {
             session.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The synthesised input is a guess, and a valid model can refuse it: zeros with every dynamic dimension 1 fail a
+    /// 3x3 convolution without padding over a dynamic height and width, a TopK with a constant k over a dynamic axis,
+    /// an integer division by an input. Executors treat a failed warm-up as a broken model, so each candidate runs once
+    /// here and the first that runs is the warm-up; a model that refuses them all is served without warm-up runs,
+    /// since the guess says nothing about what clients will send.
+    /// </summary>
+    private InferenceRequest[] ChooseWarmupRequests(string fileName)
+    {
+        string? lastError = null;
+        using var session = new OnnxSession(this);
+        foreach (InferenceRequest candidate in WarmupCandidates(Metadata))
+        {
+            InferResult result = session.Infer(candidate);
+            if (result.IsSuccess)
+            {
+                return [candidate];
+            }
+
+            lastError = result.Error!.Message;
+        }
+
+        Options.Log($"{fileName}: no synthesised warm-up input runs on this model (last: {lastError}); it is served without warm-up runs");
+        return [];
+    }
+
+    /// <summary>Zeros with dynamic dimensions 1; then ones; then ones with dynamic dimensions 16 (when small enough).</summary>
+    internal static IEnumerable<InferenceRequest> WarmupCandidates(ModelMetadata metadata)
+    {
+        yield return MakeWarmupRequest(metadata);
+        yield return MakeWarmupRequest(metadata, dynamicSize: 1, fillWithOnes: true)!;
+        if (MakeWarmupRequest(metadata, dynamicSize: 16, fillWithOnes: true) is { } larger)
+        {
+            yield return larger;
         }
     }
 
@@ -156,6 +202,39 @@ internal sealed class OnnxModel : IModel
     }
 
     /// <summary>
+    /// Dynamic input dimensions named alike (one dim_param, e.g. 'batch' on input_ids and attention_mask) must have one
+    /// size in a request, as ONNX defines them. ONNX Runtime does not check it; a kernel that meets the mismatch fails
+    /// with a status it does not call INVALID_ARGUMENT (a 500), so requests are checked against these pairs first.
+    /// </summary>
+    private static SharedDimension[] ReadSharedDimensions(InferenceSession session, ModelMetadata metadata)
+    {
+        var first = new Dictionary<string, (int Input, int Axis)>(StringComparer.Ordinal);
+        var shared = new List<SharedDimension>();
+        for (int input = 0; input < metadata.Inputs.Count; input++)
+        {
+            string[] symbols = session.InputMetadata[metadata.Inputs[input].Name].SymbolicDimensions;
+            for (int axis = 0; axis < symbols.Length && axis < metadata.Inputs[input].Shape.Count; axis++)
+            {
+                if (string.IsNullOrEmpty(symbols[axis]) || metadata.Inputs[input].Shape[axis] >= 0)
+                {
+                    continue;
+                }
+
+                if (first.TryGetValue(symbols[axis], out (int Input, int Axis) earlier))
+                {
+                    shared.Add(new SharedDimension(input, axis, earlier.Input, earlier.Axis, symbols[axis]));
+                }
+                else
+                {
+                    first.Add(symbols[axis], (input, axis));
+                }
+            }
+        }
+
+        return [.. shared];
+    }
+
+    /// <summary>
     /// About the bytes of the model's weights: the .onnx file and its external data; a baked model's data file
     /// holds the raw weights and their prepacked copy (about the same size), so half of it counts.
     /// </summary>
@@ -189,17 +268,30 @@ internal sealed class OnnxModel : IModel
         return shape;
     }
 
-    internal static InferenceRequest MakeWarmupRequest(ModelMetadata metadata)
+    /// <summary>The first warm-up candidate; a process-mode front, which has no session to try them, sends this one.</summary>
+    internal static InferenceRequest MakeWarmupRequest(ModelMetadata metadata) => MakeWarmupRequest(metadata, dynamicSize: 1, fillWithOnes: false)!;
+
+    /// <summary>Largest tensor a candidate with larger dynamic dimensions may have: it must stay cheap to run.</summary>
+    private const long MaxWarmupElements = 1 << 16;
+
+    /// <summary>Every dynamic dimension <paramref name="dynamicSize"/>; null when a tensor would exceed <see cref="MaxWarmupElements"/>.</summary>
+    private static InferenceRequest? MakeWarmupRequest(ModelMetadata metadata, int dynamicSize, bool fillWithOnes)
     {
         var tensors = new List<Tensor>();
+        Span<byte> one = stackalloc byte[8];
         foreach (TensorMetadata input in metadata.Inputs)
         {
             long[] shape = new long[input.Shape.Count];
             long elements = 1;
             for (int i = 0; i < shape.Length; i++)
             {
-                shape[i] = input.Shape[i] < 0 ? 1 : input.Shape[i];
+                shape[i] = input.Shape[i] < 0 ? dynamicSize : input.Shape[i];
                 elements = checked(elements * shape[i]);
+            }
+
+            if (dynamicSize > 1 && elements > MaxWarmupElements)
+            {
+                return null;
             }
 
             if (input.DataType == TensorDataType.Bytes)
@@ -210,11 +302,43 @@ internal sealed class OnnxModel : IModel
             }
             else
             {
-                tensors.Add(Tensor.FromRaw(input.Name, input.DataType, shape, new byte[checked(elements * input.DataType.ElementSize())]));
+                int size = input.DataType.ElementSize();
+                byte[] data = new byte[checked(elements * size)];
+                if (fillWithOnes)
+                {
+                    WriteOne(one[..size], input.DataType);
+                    for (int offset = 0; offset < data.Length; offset += size)
+                    {
+                        one[..size].CopyTo(data.AsSpan(offset));
+                    }
+                }
+
+                tensors.Add(Tensor.FromRaw(input.Name, input.DataType, shape, data));
             }
         }
 
         return new InferenceRequest(tensors, InferenceParameters.Default);
+    }
+
+    /// <summary>Writes the value 1 of <paramref name="type"/> in little-endian order.</summary>
+    private static void WriteOne(Span<byte> element, TensorDataType type)
+    {
+        switch (type)
+        {
+            case TensorDataType.Fp16:
+                BinaryPrimitives.WriteHalfLittleEndian(element, Half.One);
+                break;
+            case TensorDataType.Fp32:
+                BinaryPrimitives.WriteSingleLittleEndian(element, 1f);
+                break;
+            case TensorDataType.Fp64:
+                BinaryPrimitives.WriteDoubleLittleEndian(element, 1d);
+                break;
+            default:
+                element.Clear();
+                element[0] = 1; // every integer type and BOOL: 1 is its lowest byte
+                break;
+        }
     }
 
     public IModelSession CreateSession() => new OnnxSession(this);

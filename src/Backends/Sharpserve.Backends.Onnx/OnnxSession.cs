@@ -114,6 +114,17 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
             }
         }
 
+        foreach (SharedDimension shared in _model.SharedDimensions)
+        {
+            long size = request.FindInput(expected[shared.Input].Name)!.Shape[shared.Axis];
+            long firstSize = request.FindInput(expected[shared.FirstInput].Name)!.Shape[shared.FirstAxis];
+            if (size != firstSize)
+            {
+                return InferError.BadInput(
+                    $"input '{expected[shared.Input].Name}' has size {size} in dimension {shared.Axis} but input '{expected[shared.FirstInput].Name}' has {firstSize} in dimension {shared.FirstAxis}; model '{model}' names both '{shared.Symbol}', so they must be equal");
+            }
+        }
+
         if (request.Outputs is { } wanted)
         {
             foreach (string output in wanted)

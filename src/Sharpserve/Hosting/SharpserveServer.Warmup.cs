@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Sharpserve.Abstractions;
 using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
@@ -23,13 +24,14 @@ public sealed partial class SharpserveServer
         }
 
         int sent = 0;
+        var refused = new HashSet<ServedModel>();
         using (var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) })
         {
             client.DefaultRequestHeaders.Add(WarmupGate.HeaderName, _warmupGate.Token);
             // Up to HttpWarmupRounds rounds, fewer for a slow model (WarmupBudget).
             for (var rounds = new WarmupBudget(_options.HttpWarmupRounds); rounds.Next();)
             {
-                sent += await WarmUpRoundAsync(client);
+                sent += await WarmUpRoundAsync(client, refused);
             }
         }
 
@@ -45,7 +47,7 @@ public sealed partial class SharpserveServer
         Log.Ready(_logger, sent);
     }
 
-    private async Task<int> WarmUpRoundAsync(HttpClient client)
+    private async Task<int> WarmUpRoundAsync(HttpClient client, HashSet<ServedModel> refused)
     {
         int sent = 0;
         await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/live", UriKind.Relative)), acceptUnavailable: false);
@@ -61,7 +63,17 @@ public sealed partial class SharpserveServer
             {
                 using var content = new ByteArrayContent(OipRequestJson(request));
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                await ExpectSuccessAsync(client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content), acceptUnavailable: false);
+                Task<HttpResponseMessage> infer = client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content);
+                if (model.Executor is Supervision.WorkerPool)
+                {
+                    await ExpectModelAnswerAsync(infer, model, refused);
+                }
+                else
+                {
+                    // Thread mode: the executors ran these very requests before, so any failure here is the server's.
+                    await ExpectSuccessAsync(infer, acceptUnavailable: false);
+                }
+
                 sent++;
             }
         }
@@ -106,6 +118,32 @@ public sealed partial class SharpserveServer
         {
             throw new InvalidOperationException(
                 $"warm-up request {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}");
+        }
+    }
+
+    /// <summary>
+    /// A process-mode front has no model to try its warm-up requests on: a backend that synthesises them (ONNX) may
+    /// send one the model refuses, while each worker warmed up with an input it checked. The model's refusal (a 400,
+    /// or a 500 for ONNX Runtime's other failures) still ran the whole HTTP and IPC path, so it is logged once and warm-up goes on.
+    /// </summary>
+    private async Task ExpectModelAnswerAsync(Task<HttpResponseMessage> call, ServedModel model, HashSet<ServedModel> refused)
+    {
+        using HttpResponseMessage response = await call;
+        string body = await response.Content.ReadAsStringAsync();
+        int status = (int)response.StatusCode;
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        if (status is not (StatusCodes.Status400BadRequest or StatusCodes.Status500InternalServerError))
+        {
+            throw new InvalidOperationException($"warm-up request POST {response.RequestMessage?.RequestUri} answered {status}");
+        }
+
+        if (refused.Add(model))
+        {
+            Log.WarmupRequestRefused(_logger, model.Name, model.Version, status, body);
         }
     }
 

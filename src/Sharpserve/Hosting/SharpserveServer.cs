@@ -356,6 +356,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3011, LogLevel.Information, "Serving model '{Model}' version {Version}{Default}")]
         public static partial void Serving(ILogger logger, string model, string version, string @default);
 
+        [LoggerMessage(3012, LogLevel.Warning, "Warm-up request to model '{Model}' version {Version} answered {Status} {Error}: the model refuses the front's synthesised input (its workers warmed up with one they checked); serving it")]
+        public static partial void WarmupRequestRefused(ILogger logger, string model, string version, int status, string error);
+
         [LoggerMessage(3006, LogLevel.Error, "Unhandled error on {Method} {Path}")]
         public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
     }

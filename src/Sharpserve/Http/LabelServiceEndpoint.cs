@@ -158,15 +158,28 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
         return false;
     }
 
+    /// <summary>
+    /// A model /labelservice/ can answer with: one BYTES input 'text' of rank 1 that takes one text, and the outputs it
+    /// reads, 'label' (BYTES) and 'probability' (FP32). An ONNX model with a string input named 'text' is often
+    /// something else (a tokenizer, a label encoder): /labelservice/ is not for it, and warm-up must not call it there.
+    /// </summary>
     internal static bool IsTextClassifier(ModelMetadata metadata)
     {
-        bool hasText = false;
-        foreach (TensorMetadata input in metadata.Inputs)
+        if (metadata.Inputs.Count != 1 || metadata.Inputs[0] is not { Name: "text", DataType: TensorDataType.Bytes } input ||
+            input.Shape.Count != 1 || input.Shape[0] is not (-1 or 1))
         {
-            hasText |= input.Name == "text" && input.DataType == TensorDataType.Bytes;
+            return false;
         }
 
-        return hasText && metadata.Inputs.Count == 1;
+        bool hasLabel = false;
+        bool hasProbability = false;
+        foreach (TensorMetadata output in metadata.Outputs)
+        {
+            hasLabel |= output.Name == "label" && output.DataType == TensorDataType.Bytes;
+            hasProbability |= output.Name == "probability" && output.DataType == TensorDataType.Fp32;
+        }
+
+        return hasLabel && hasProbability;
     }
 
     private static Tensor? Find(InferenceResponse response, string name)
