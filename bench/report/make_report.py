@@ -541,11 +541,14 @@ class Report:
         self.w("## Cold start and first requests", "")
         self.w("**Launch → first answer**: from starting the process to the first `200` from `POST /labelservice/`, "
                "polled every 5 ms (`bench/python/probe.py ready`). **All ready**: every gunicorn worker has "
-               "loaded the app (a `post_worker_init` hook writes the time); Sharpserve answers inference only once "
-               "every executor is warm (503 before, like `GET /v2/health/ready`), so its first answer is its "
-               "ready time, within the polling interval.", "")
+               "loaded the app (a `post_worker_init` hook writes the time). Sharpserve answers inference only once "
+               "it is ready (503 before, like `GET /v2/health/ready`), so its first answer is its ready time, "
+               "within the polling interval: in thread mode every executor is then warm; in process mode the "
+               "first worker is warm and has served its warm-up through Kestrel, and the other workers start "
+               "only then (all ready: every worker `Ready` in `GET /status`; docs/process-mode.md says why).", "")
         self.w("**First request after ready**: the readiness probe's first `200` is, for Sharpserve, the first "
-               "request served after ready (it answers 503 until every executor is warm), and the probe times it; "
+               "request served after ready (it answers 503 until then), and the probe times it; in process mode it "
+               "shares the 2 cores with the other workers' start-up; "
                "it then sends 200 more requests one after the other (a new connection each) and takes the median "
                "of the last 100 as the steady p50. No idle gap separates the two. A gunicorn master accepts "
                "connections while its workers boot, so that first request may have waited in the listen backlog; "
@@ -739,7 +742,11 @@ class Report:
                      f"{f3(fr['steady'])} ms ({fx(fr['ratio'])}), requests 2–4 {f3(fr['next'])} ms"
                      for cfg, fr in h["first"].items()]
             lines.append("**First requests.** " + "; ".join(parts) + ". These are sub-millisecond to "
-                         "millisecond effects on loopback, not the seconds of a lazily loaded model. The gunicorn "
+                         "millisecond effects on loopback, not the seconds of a lazily loaded model. In process mode "
+                         "the first requests share the 2 cores with the second worker's start (it starts once the "
+                         "first is ready, to get a large model's first worker ready sooner); before that change "
+                         "(commit fab2417) all workers started together and ready waited for every one, and the "
+                         "ratio was 1.91×. The gunicorn "
                          "workers' own timings of their first handler against their later ones are in the tables "
                          "above.")
         i3 = h.get("issue3")
