@@ -68,6 +68,36 @@ public sealed class OipTensorDataTests
         Assert.Equal([1L, 2, 3, 4], tensor.GetData<long>().ToArray());
     }
 
+    [Theory]
+    [InlineData("FP32", TensorDataType.Fp32, "[]", "2.5", "[2.5]")]
+    [InlineData("INT64", TensorDataType.Int64, "[1]", "-7", "[-7]")]
+    [InlineData("BOOL", TensorDataType.Bool, "[1,1]", "true", "[true]")]
+    [InlineData("BYTES", TensorDataType.Bytes, "[]", "\"hola\"", "[\"hola\"]")]
+    public void BareValue_IsOneElement(string datatype, TensorDataType type, string shape, string data, string written)
+    {
+        // numpy's tolist() of a 0-d array is a bare value, not a list.
+        long[] declared = JsonSerializer.Deserialize<long[]>(shape)!;
+        Tensor tensor = Read(datatype, shape, data, type, declared);
+
+        Assert.Equal(declared, tensor.Shape.ToArray());
+        Assert.Equal(1, tensor.ElementCount);
+        Assert.Equal(written, Write(tensor));
+    }
+
+    [Theory]
+    [InlineData("[2]", "1.5", "a bare value is taken only for a one-element tensor")]
+    [InlineData("[1]", "null", "'data' must be an array")]
+    [InlineData("[1]", "{\"v\": 1}", "'data' must be an array")]
+    [InlineData("[]", "\"1.5\"", "must hold numbers")]
+    [InlineData("[]", "1e39", "not a valid FP32")]
+    public void BareValue_OtherwiseIsAnError(string shape, string data, string message)
+    {
+        string error = ReadError("FP32", shape, data, TensorDataType.Fp32, JsonSerializer.Deserialize<long[]>(shape)!);
+
+        Assert.Contains("'x'", error, StringComparison.Ordinal);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DataBeforeDatatype_IsParsedWithTheDatatype()
     {

@@ -115,6 +115,15 @@ public sealed class OipTests : IAsyncLifetime
         Assert.Equal("__label__es", json.RootElement.GetProperty("outputs")[0].GetProperty("data")[0].GetString());
     }
 
+    [Fact]
+    public async Task Infer_BareValueForAOneElementTensor_Works()
+    {
+        using JsonDocument json = await HttpAssert.JsonAsync(await InferAsync(
+            """{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":"hola amigo"}]}"""));
+
+        Assert.Equal("__label__es", json.RootElement.GetProperty("outputs")[0].GetProperty("data")[0].GetString());
+    }
+
     [Theory]
     [InlineData("{", "malformed JSON")]
     [InlineData("[1,2]", "JSON object")]
@@ -131,6 +140,8 @@ public sealed class OipTests : IAsyncLifetime
     [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [7]}]}""", "must hold strings")]
     [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [null]}]}""", "may hold only")]
     [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1]}]}""", "needs 'datatype', 'shape' and 'data'")]
+    [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [2], "data": "a"}]}""", "only for a one-element tensor")]
+    [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": null}]}""", "'data' must be an array")]
     [InlineData("""{"inputs": [{"name": "words", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}""", "unknown input 'words'")]
     [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["a"]}, {"name": "text", "datatype": "BYTES", "shape": [1], "data": ["b"]}]}""", "given twice")]
     [InlineData("""{"parameters": {"k": 0}, "inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}""", "parameter 'k'")]

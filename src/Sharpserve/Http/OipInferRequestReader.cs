@@ -345,7 +345,7 @@ internal static class OipInferRequestReader
                 // datatype and shape are known and checked (OipTensorDataReader).
                 sawData = true;
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.StartArray)
+                if (reader.TokenType is not (JsonTokenType.StartArray or JsonTokenType.Number or JsonTokenType.String or JsonTokenType.True or JsonTokenType.False))
                 {
                     error = $"input '{name ?? "?"}': 'data' must be an array";
                     return false;

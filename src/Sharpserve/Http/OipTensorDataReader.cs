@@ -17,16 +17,35 @@ internal static class OipTensorDataReader
 {
     private static readonly JsonReaderOptions s_options = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
-    /// <param name="json">The 'data' array, from its '[' to its ']' inclusive.</param>
+    /// <param name="json">
+    /// The 'data' array, from its '[' to its ']' inclusive; or a bare value, accepted for a one-element tensor
+    /// (what numpy's <c>tolist()</c> gives for a 0-d array, the usual way clients build a scalar input).
+    /// </param>
     /// <param name="elements">The element count of the declared shape, already checked against the limits.</param>
     public static bool TryRead(ReadOnlySpan<byte> json, string name, TensorDataType dataType, long[] shape, long elements, out Tensor? tensor, out string? error)
     {
         tensor = null;
         var reader = new Utf8JsonReader(json, s_options);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+        if (!reader.Read())
         {
             error = $"input '{name}': 'data' must be an array";
             return false;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            if (elements != 1)
+            {
+                error = $"input '{name}': 'data' must be an array (a bare value is taken only for a one-element tensor; shape {OipInferRequestReader.ShapeText(shape)} has {elements} elements)";
+                return false;
+            }
+
+            // Rare, and one element: wrap it rather than teach both readers a second form.
+            byte[] wrapped = new byte[json.Length + 2];
+            wrapped[0] = (byte)'[';
+            json.CopyTo(wrapped.AsSpan(1));
+            wrapped[^1] = (byte)']';
+            return TryRead(wrapped, name, dataType, shape, elements, out tensor, out error);
         }
 
         // Count first, so a short 'data' under a huge declared shape allocates nothing.
