@@ -235,4 +235,25 @@ public sealed class OnnxServingTests
             Directory.Delete(cache, recursive: true);
         }
     }
+
+    [Fact]
+    public void Serve_StartsOnnxWorkersOneFirst_AndImageWorkersTogether()
+    {
+        string cache = Directory.CreateTempSubdirectory("sharpserve-onnx-start-").FullName;
+        try
+        {
+            ModelSource onnx = Cli.ServeCommand.OpenSource(ModelPath("matmul"), "m", cache, inWorkers: true);
+            ModelSource fastText = Cli.ServeCommand.OpenSource(TestServer.DemoModelPath, "langid", cache, inWorkers: true);
+            using IModel onnxModel = onnx.Model;
+            using IModel fastTextModel = fastText.Model;
+
+            // ONNX Runtime's session creation is CPU-bound (it prepacks every weight); mapping an image is not.
+            Assert.False(onnx.WorkersStartTogether);
+            Assert.True(fastText.WorkersStartTogether);
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
 }

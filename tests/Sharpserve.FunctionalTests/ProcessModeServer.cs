@@ -38,10 +38,12 @@ internal sealed class ProcessModeServer : IAsyncDisposable
     public string ModelPath => Path.Combine(_directory, "langid.bin");
 
     /// <param name="whileStarting">Runs once the server is started, before it is ready (observing the start-up).</param>
+    /// <param name="workersStartTogether">As 'serve' sets it for a model image; false: one worker first, as for ONNX.</param>
     public static async Task<ProcessModeServer> StartAsync(
         Func<WorkerPoolOptions, WorkerPoolOptions>? configure = null,
         Func<ServerOptions, ServerOptions>? configureServer = null,
-        Func<SharpserveServer, Task>? whileStarting = null)
+        Func<SharpserveServer, Task>? whileStarting = null,
+        bool workersStartTogether = true)
     {
         string directory = Directory.CreateTempSubdirectory("sharpserve-pm-").FullName;
         string model = Path.Combine(directory, "langid.bin");
@@ -61,7 +63,10 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         // As 'serve' does: the front prepares the image once; workers map the image, never the user's file.
         string cache = Path.Combine(directory, "cache");
         string image = ModelLoader.PrepareImage(model, cache);
-        var source = new ModelSource(ModelLoader.OpenImage(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache));
+        var source = new ModelSource(ModelLoader.OpenImage(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache))
+        {
+            WorkersStartTogether = workersStartTogether,
+        };
         SharpserveServer server = await SharpserveServer.StartAsync(options, [source]);
         if (whileStarting is not null)
         {

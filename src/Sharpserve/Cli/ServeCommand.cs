@@ -221,7 +221,10 @@ internal static class ServeCommand
     {
         string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
         string served = Prepare();
-        return new ModelSource(ModelLoader.LoadForServing(served, name, inWorkers), served, Prepare);
+        return new ModelSource(ModelLoader.LoadForServing(served, name, inWorkers), served, Prepare)
+        {
+            WorkersStartTogether = ModelLoader.IsModelImage(served),
+        };
     }
 
     private static ServerOptions BuildOptions(ParsedArguments parsed, List<string> problems, out string? name, out LogLevel logLevel)

@@ -29,6 +29,9 @@ internal static class ModelLoader
 
     /// <summary>Maps an image and opens it with the backend that wrote it.</summary>
     /// <exception cref="ModelLoadException">The image is unusable; the message names it.</exception>
+    /// <summary>A Sharpserve model image (mapped by a worker, so loading it costs little CPU), not e.g. an ONNX model.</summary>
+    public static bool IsModelImage(string preparedPath) => ModelImage.HasImageMagic(preparedPath);
+
     public static IModel OpenImage(string imagePath, string modelName)
     {
         ArgumentNullException.ThrowIfNull(imagePath);

@@ -104,7 +104,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                 served.Add(new ServedModel(
                     source.Model,
                     options.Scheduler,
-                    scheduler => new WorkerPool(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time),
+                    scheduler => new WorkerPool(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
                     time) { Version = source.Version });
             }
             else

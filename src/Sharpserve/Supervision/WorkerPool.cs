@@ -60,7 +60,8 @@ public sealed partial class WorkerPool : IExecutor
         WorkerPoolOptions options,
         InferenceScheduler scheduler,
         ILogger logger,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        bool startTogether = false)
     {
         _imagePath = imagePath;
         _modelName = modelName;
@@ -69,6 +70,7 @@ public sealed partial class WorkerPool : IExecutor
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _target = options.Workers;
+        _allReleased = startTogether;
         _socketDirectory = SocketDirectory.Create();
         _socketPath = Path.Combine(_socketDirectory, "workers.sock");
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -120,11 +122,11 @@ public sealed partial class WorkerPool : IExecutor
         _accepting = AcceptLoopAsync();
         lock (_lock)
         {
-            // One worker first, alone: loading a model is CPU-bound (ONNX Runtime prepacks every weight), and N
-            // loads at once on fewer cores would delay the first Ready, hence readiness, by about N / cores. The
-            // others start once the server has warmed its HTTP path through it (StartRemaining), or at the latest
-            // two seconds after it is Ready, see SpawnMissing.
-            Spawn();
+            // Unless the model's load is cheap (startTogether), one worker first, alone: loading is then CPU-bound
+            // (ONNX Runtime prepacks every weight), and N loads at once on fewer cores would delay the first Ready,
+            // hence readiness, by about N / cores. The others start once the server has warmed its HTTP path
+            // through it (StartRemaining), or at the latest two seconds after it is Ready, see SpawnMissing.
+            SpawnUpTo(_allReleased ? _target : 1);
         }
 
         _dispatching = DispatchLoopAsync();
