@@ -153,6 +153,12 @@ internal static class OnnxBakeCache
                 {
                     throw new ModelLoadException($"{Path.GetFileName(source.Path)}: ONNX Runtime could not bake the model: {e.Message}", e);
                 }
+                finally
+                {
+                    // The session held a private prepacked copy of every weight; the process that baked (the front,
+                    // in process mode) keeps serving, so give it back rather than carry it as anonymous memory.
+                    NativeHeap.Trim();
+                }
             }
 
             string dataPath = Path.Combine(temp, DataFileName);
