@@ -325,6 +325,20 @@ def make_string_label_encoder():
                    [("id", "INT64", np.array([dict(zip(keys, values)).get(t, -1) for t in text], dtype=np.int64))])
 
 
+def make_any_rank():
+    """An input declared without any shape takes tensors of any rank (ONNX Runtime checks none); a session reports it
+    with no dimensions, like the scalar input next to it, which takes rank 0 only."""
+    graph = helper.make_graph(
+        [helper.make_node("Abs", ["x"], ["a"]), helper.make_node("Mul", ["a", "s"], ["y"])], "any_rank",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, None), helper.make_tensor_value_info("s", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    # onnx 1.12's checker wants a shape on every graph input and output; ONNX Runtime, and exporters, do without.
+    onnx.save(model_of(graph), os.path.join(OUT, "any_rank.onnx"))
+    x = np.array([[[-1.5, 2.0, -3.25]], [[4.0, -0.5, 0.0]]], dtype=np.float32)
+    s = np.array(2.0, dtype=np.float32)
+    write_expected("any_rank", [("x", "FP32", x), ("s", "FP32", s)], [("y", "FP32", np.abs(x) * s)])
+
+
 def make_corrupt():
     with open(os.path.join(OUT, "mlp_classifier.onnx"), "rb") as f:
         good = f.read()
@@ -354,6 +368,7 @@ def main():
     make_int_division()
     make_top20()
     make_string_label_encoder()
+    make_any_rank()
     print("wrote", sorted(os.listdir(OUT)))
 
 

@@ -32,6 +32,7 @@ public sealed class OnnxModelTests
     [InlineData("int_division")]
     [InlineData("top20")]
     [InlineData("string_label_encoder")]
+    [InlineData("any_rank")]
     public void Infer_MatchesTheNumpyReference(string name)
     {
         (List<Tensor> inputs, List<Tensor> outputs) = OnnxTestData.Expected(name);
@@ -91,9 +92,38 @@ public sealed class OnnxModelTests
         Assert.Equal([-1L], legacy.Metadata.Inputs[1].Shape);
     }
 
+    [Fact]
+    public void InputWithoutShape_TakesAnyRank_AScalarInputOnlyRankZero()
+    {
+        using IModel model = Load("any_rank");
+        using IModelSession session = model.CreateSession();
+        TensorMetadata x = model.Metadata.Inputs[0];
+        TensorMetadata s = model.Metadata.Inputs[1];
+
+        // A session reports both with no dimensions; the graph tells them apart.
+        Assert.True(x.AnyRank);
+        Assert.Equal([-1L], x.Shape);
+        Assert.False(s.AnyRank);
+        Assert.Empty(s.Shape);
+        foreach (long[] shape in new long[][] { [], [4], [2, 2], [1, 2, 2, 1] })
+        {
+            Tensor input = Tensor.FromFp32("x", shape, [.. Enumerable.Repeat(-1.5f, (int)shape.Aggregate(1L, (a, b) => a * b))]);
+            InferResult result = session.Infer(new InferenceRequest([input, Tensor.FromFp32("s", [], [2f])], InferenceParameters.Default));
+
+            Assert.True(result.IsSuccess, result.Error?.Message);
+            Assert.Equal(shape, result.Response!.Outputs[0].Shape);
+            Assert.All(result.Response.Outputs[0].GetData<float>().ToArray(), v => Assert.Equal(3f, v));
+        }
+
+        InferResult wrongRank = session.Infer(new InferenceRequest(
+            [Tensor.FromFp32("x", [1], [1f]), Tensor.FromFp32("s", [1], [2f])], InferenceParameters.Default));
+        Assert.Equal(InferErrorKind.BadInput, wrongRank.Error?.Kind);
+        Assert.Contains("input 's' has shape [1]", wrongRank.Error!.Message, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> AllModels() =>
         ["mlp_classifier", "int64_embedding", "multi_io", "external/model", "zipmap_classifier", "ir3_legacy", "matmul",
-         "dynamic_hw_conv", "int_division", "top20", "string_label_encoder"];
+         "dynamic_hw_conv", "int_division", "top20", "string_label_encoder", "any_rank"];
 
     [Theory]
     [MemberData(nameof(AllModels))]
@@ -124,7 +154,7 @@ public sealed class OnnxModelTests
         $"{metadata.Name} {metadata.Platform} in: {Text(metadata.Inputs)} out: {Text(metadata.Outputs)}";
 
     private static string Text(IReadOnlyList<TensorMetadata> tensors) =>
-        string.Join("; ", tensors.Select(t => $"{t.Name} {t.DataType} [{string.Join(",", t.Shape)}]"));
+        string.Join("; ", tensors.Select(t => $"{t.Name} {t.DataType} [{string.Join(",", t.Shape)}]{(t.AnyRank ? " any rank" : "")}"));
 
     private static string Text(InferenceRequest request) =>
         string.Join("; ", request.Inputs.Select(t => $"{t.Name} {t.DataType} [{string.Join(",", t.Shape)}] {t.ElementCount}"));
@@ -132,7 +162,7 @@ public sealed class OnnxModelTests
     [Fact]
     public void WarmupRequests_RunOnEveryModel()
     {
-        foreach (string name in new[] { "mlp_classifier", "int64_embedding", "multi_io", "zipmap_classifier", "ir3_legacy", "dynamic_hw_conv", "int_division", "string_label_encoder" })
+        foreach (string name in new[] { "mlp_classifier", "int64_embedding", "multi_io", "zipmap_classifier", "ir3_legacy", "dynamic_hw_conv", "int_division", "string_label_encoder", "any_rank" })
         {
             using IModel model = Load(name);
             using IModelSession session = model.CreateSession();

@@ -72,6 +72,7 @@ public sealed class OnnxServingTests
     [InlineData("dynamic_hw_conv")] // the first synthesised warm-up input is too small for it
     [InlineData("top20")] // no synthesised warm-up input runs on it
     [InlineData("string_label_encoder")] // a string input named 'text' that is not a text classifier
+    [InlineData("any_rank")] // an input declared without a shape takes any rank
     public async Task ThreadMode_Infer_MatchesTheNumpyReference(string name)
     {
         await using TestServer server = await StartThreadModeAsync(name);
@@ -88,6 +89,7 @@ public sealed class OnnxServingTests
     [InlineData("top20")] // workers serve it without warm-up runs; the front's warm-up request gets a 500 and goes on
     [InlineData("int_division")] // the front's warm-up request divides by zero (500); the workers warm up with ones
     [InlineData("string_label_encoder")]
+    [InlineData("any_rank")]
     public async Task ProcessMode_Infer_MatchesTheNumpyReference(string name)
     {
         string directory = Directory.CreateTempSubdirectory("sharpserve-onnx-pm-").FullName;
@@ -146,6 +148,30 @@ public sealed class OnnxServingTests
 
         using JsonDocument error = await HttpAssert.JsonAsync(response, HttpStatusCode.NotFound);
         Assert.Contains("needs a text classifier", error.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InputWithoutShape_TakesAnyRank_AndAScalarTakesABareValue()
+    {
+        await using TestServer server = await StartThreadModeAsync("any_rank");
+
+        using JsonDocument metadata = await HttpAssert.JsonAsync(
+            await server.Client.GetAsync(new Uri("/v2/models/any_rank", UriKind.Relative)));
+        JsonElement inputs = metadata.RootElement.GetProperty("inputs");
+        Assert.Equal("[-1]", inputs[0].GetProperty("shape").GetRawText());
+        Assert.Equal("[]", inputs[1].GetProperty("shape").GetRawText());
+
+        using HttpResponseMessage response = await server.Client.PostAsync(new Uri("/v2/models/any_rank/infer", UriKind.Relative), new StringContent(
+            """{"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[[-1,2],[-3,4]]},{"name":"s","datatype":"FP32","shape":[],"data":0.5}]}"""));
+        using JsonDocument json = await HttpAssert.JsonAsync(response);
+        JsonElement y = json.RootElement.GetProperty("outputs")[0];
+        Assert.Equal("[2,2]", y.GetProperty("shape").GetRawText());
+        Assert.Equal("[0.5,1,1.5,2]", y.GetProperty("data").GetRawText());
+
+        // The scalar input is declared with rank 0: that one is checked.
+        using HttpResponseMessage bad = await server.Client.PostAsync(new Uri("/v2/models/any_rank/infer", UriKind.Relative), new StringContent(
+            """{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]},{"name":"s","datatype":"FP32","shape":[1],"data":[0.5]}]}"""));
+        await HttpAssert.ErrorAsync(bad, HttpStatusCode.BadRequest, "input 's' has shape [1]");
     }
 
     [Fact]

@@ -9,8 +9,9 @@ namespace Sharpserve.Backends.Onnx;
 /// Runtime: what a process-mode front needs to describe a model its workers run, at the cost of reading the graph
 /// rather than creating a session (which faults in every weight page). It follows ONNX Runtime's own rules, so the
 /// result equals the metadata of a session on the same file: graph inputs that are also initializers are not
-/// inputs, a dimension without a value (symbolic or unknown) is -1, a tensor without shape information has rank 0,
-/// and outputs that are not tensors (e.g. a ZipMap's sequence of maps) are left out.
+/// inputs, a dimension without a value (symbolic or unknown) is -1, and outputs that are not tensors (e.g. a
+/// ZipMap's sequence of maps) are left out. One difference: a tensor without shape information takes any rank
+/// (<see cref="TensorMetadata.AnyRank"/>), where a session reports it as a scalar.
 /// </summary>
 internal static class OnnxGraphSignature
 {
@@ -21,7 +22,7 @@ internal static class OnnxGraphSignature
     private const int GraphSparseInitializer = 15;
 
     /// <summary>The protobuf view of one graph input or output.</summary>
-    private sealed record ValueInfo(string Name, bool IsTensor, int ElementType, long[] Shape);
+    private sealed record ValueInfo(string Name, bool IsTensor, int ElementType, long[]? Shape);
 
     /// <exception cref="ModelLoadException">The file cannot be read or its graph is malformed.</exception>
     public static ModelMetadata Read(string path, string modelName, string platform)
@@ -94,7 +95,7 @@ internal static class OnnxGraphSignature
                     $"{fileName}: input '{input.Name}' is {(input.IsTensor ? "a tensor of ONNX element type " + input.ElementType : "not a tensor")}, which Sharpserve cannot serve (tensors of BOOL, INT/UINT 8-64, FP16/32/64 or strings only)");
             }
 
-            inputMetadata.Add(new TensorMetadata(input.Name, type, input.Shape));
+            inputMetadata.Add(Tensor(input, type));
         }
 
         var outputMetadata = new List<TensorMetadata>();
@@ -102,7 +103,7 @@ internal static class OnnxGraphSignature
         {
             if (output.IsTensor && OnnxTypes.TryToDataType((TensorElementType)output.ElementType, out TensorDataType type))
             {
-                outputMetadata.Add(new TensorMetadata(output.Name, type, output.Shape));
+                outputMetadata.Add(Tensor(output, type));
             }
         }
 
@@ -113,6 +114,13 @@ internal static class OnnxGraphSignature
 
         return new ModelMetadata(modelName, platform, inputMetadata, outputMetadata);
     }
+
+    /// <summary>
+    /// A tensor type without 'shape' takes any rank. ONNX Runtime's metadata cannot say so (it reports no
+    /// dimensions, as for a scalar), so <see cref="OnnxModel"/> takes this from here.
+    /// </summary>
+    private static TensorMetadata Tensor(ValueInfo value, TensorDataType type) =>
+        value.Shape is null ? TensorMetadata.OfAnyRank(value.Name, type) : new TensorMetadata(value.Name, type, value.Shape);
 
     private static ValueInfo ReadValueInfo(ReadOnlySpan<byte> message, string fileName)
     {
@@ -159,7 +167,7 @@ internal static class OnnxGraphSignature
 
         var tensorReader = new ProtobufReader(tensorType);
         int elementType = 0;
-        long[] shape = [];
+        long[]? shape = null;
         while (tensorReader.TryReadField())
         {
             if (tensorReader.FieldNumber == 1 && tensorReader.WireType == ProtobufReader.WireVarint)

@@ -74,7 +74,7 @@ internal sealed class OnnxModel : IModel
 
         try
         {
-            ModelMetadata metadata = ReadMetadata(session, modelName, name, options.Log);
+            ModelMetadata metadata = WithAnyRank(ReadMetadata(session, modelName, name, options.Log), file.Path);
             long mapped = ExternalBytes(file);
 
             long anonymous = Math.Max(0, options.AnonymousMemoryProbe() - anonymousBefore);
@@ -199,6 +199,26 @@ internal sealed class OnnxModel : IModel
         }
 
         return new ModelMetadata(modelName, Platform, inputs, outputs);
+    }
+
+    /// <summary>
+    /// A session reports a tensor the model declares without any shape as having no dimensions, like a scalar; the
+    /// graph tells the two apart (<see cref="OnnxGraphSignature"/>), and such a tensor takes any rank.
+    /// </summary>
+    private static ModelMetadata WithAnyRank(ModelMetadata metadata, string path)
+    {
+        if (!metadata.Inputs.Any(t => t.Shape.Count == 0) && !metadata.Outputs.Any(t => t.Shape.Count == 0))
+        {
+            return metadata;
+        }
+
+        ModelMetadata graph = OnnxGraphSignature.Read(path, metadata.Name, metadata.Platform);
+        return metadata with { Inputs = Merge(metadata.Inputs, graph.Inputs), Outputs = Merge(metadata.Outputs, graph.Outputs) };
+
+        static TensorMetadata[] Merge(IReadOnlyList<TensorMetadata> session, IReadOnlyList<TensorMetadata> graph) =>
+            [.. session.Select(t => t.Shape.Count == 0 && graph.FirstOrDefault(g => g.Name == t.Name) is { AnyRank: true }
+                ? TensorMetadata.OfAnyRank(t.Name, t.DataType)
+                : t)];
     }
 
     /// <summary>

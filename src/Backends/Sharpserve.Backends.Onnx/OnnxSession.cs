@@ -91,7 +91,7 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
                     $"input '{meta.Name}' has datatype {input.DataType.ToProtocolName()}; model '{model}' expects {meta.DataType.ToProtocolName()}");
             }
 
-            if (!ShapeMatches(input.Shape, meta.Shape))
+            if (!ShapeMatches(input.Shape, meta))
             {
                 return InferError.BadInput(
                     $"input '{meta.Name}' has shape {ShapeText(input.Shape)}; model '{model}' expects {ShapeText(meta.Shape)} (-1: any size)");
@@ -208,22 +208,17 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
         return Tensor.FromRaw(name, type, shape, value.GetTensorDataAsSpan<byte>().ToArray());
     }
 
-    private static bool ShapeMatches(long[] shape, IReadOnlyList<long> expected)
+    private static bool ShapeMatches(long[] shape, TensorMetadata expected)
     {
-        if (shape.Length != expected.Count)
+        foreach (long dimension in shape)
         {
-            return false;
-        }
-
-        for (int i = 0; i < shape.Length; i++)
-        {
-            if (shape[i] < 0 || (expected[i] >= 0 && expected[i] != shape[i]))
+            if (dimension < 0)
             {
                 return false;
             }
         }
 
-        return true;
+        return expected.Accepts(shape);
     }
 
     private static TensorMetadata? Find(IReadOnlyList<TensorMetadata> tensors, string name)

@@ -397,7 +397,7 @@ internal static class OipInferRequestReader
             return false;
         }
 
-        if (!ShapeMatches(shape, expected.Shape))
+        if (!expected.Accepts(shape))
         {
             error = $"input '{name}' has shape {ShapeText(shape)}; model '{metadata.Name}' expects {ShapeText(expected.Shape)} (-1: any size)";
             return false;
@@ -441,24 +441,6 @@ internal static class OipInferRequestReader
             }
 
             shape.Add(dim);
-        }
-
-        return true;
-    }
-
-    private static bool ShapeMatches(List<long> shape, IReadOnlyList<long> expected)
-    {
-        if (shape.Count != expected.Count)
-        {
-            return false;
-        }
-
-        for (int i = 0; i < shape.Count; i++)
-        {
-            if (expected[i] >= 0 && expected[i] != shape[i])
-            {
-                return false;
-            }
         }
 
         return true;
