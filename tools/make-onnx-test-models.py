@@ -339,6 +339,19 @@ def make_any_rank():
     write_expected("any_rank", [("x", "FP32", x), ("s", "FP32", s)], [("y", "FP32", np.abs(x) * s)])
 
 
+def make_expand():
+    """Output size chosen by the request (Expand to the shape in 'shp'): a request can ask for more output than a
+    worker process may send back over its connection."""
+    graph = helper.make_graph(
+        [helper.make_node("Expand", ["x", "shp"], ["y"])], "expand",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1]), helper.make_tensor_value_info("shp", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["R", "C"])])
+    save(model_of(graph), "expand.onnx")
+    x = np.array([0.25], dtype=np.float32)
+    shp = np.array([2, 3], dtype=np.int64)
+    write_expected("expand", [("x", "FP32", x), ("shp", "INT64", shp)], [("y", "FP32", np.broadcast_to(x, tuple(shp)).copy())])
+
+
 def make_corrupt():
     with open(os.path.join(OUT, "mlp_classifier.onnx"), "rb") as f:
         good = f.read()
@@ -369,6 +382,7 @@ def main():
     make_top20()
     make_string_label_encoder()
     make_any_rank()
+    make_expand()
     print("wrote", sorted(os.listdir(OUT)))
 
 

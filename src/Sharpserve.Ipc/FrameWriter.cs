@@ -45,6 +45,12 @@ public static class FrameWriter
         output.Advance(Frame.HeaderSize + length);
     }
 
+    /// <summary>The payload of the Infer frame for <paramref name="request"/>, in bytes; over <see cref="Frame.MaxPayloadSize"/> it cannot be sent.</summary>
+    public static long InferPayloadSize(InferenceRequest request) => 4 + 4 + 2 + TensorsSizeUnchecked(request.Inputs) + NamesSize(request.Outputs);
+
+    /// <summary>The payload of the Result frame for <paramref name="response"/>, in bytes; over <see cref="Frame.MaxPayloadSize"/> it cannot be sent.</summary>
+    public static long ResultPayloadSize(InferenceResponse response) => 2 + TensorsSizeUnchecked(response.Outputs);
+
     public static void WriteResult(IBufferWriter<byte> output, ulong requestId, InferenceResponse response)
     {
         int length = 2 + TensorsSize(response.Outputs);
@@ -87,6 +93,12 @@ public static class FrameWriter
 
     private static int TensorsSize(IReadOnlyList<Tensor> tensors)
     {
+        long size = TensorsSizeUnchecked(tensors);
+        return size > Frame.MaxPayloadSize ? throw new IpcProtocolException($"tensors of {size} bytes exceed the frame limit") : (int)size;
+    }
+
+    private static long TensorsSizeUnchecked(IReadOnlyList<Tensor> tensors)
+    {
         long size = 0;
         for (int i = 0; i < tensors.Count; i++)
         {
@@ -94,7 +106,7 @@ public static class FrameWriter
             size += 2 + Encoding.UTF8.GetByteCount(tensor.Name) + 1 + 1 + (8L * tensor.Shape.Length) + 4 + DataSize(tensor);
         }
 
-        return size > Frame.MaxPayloadSize ? throw new IpcProtocolException($"tensors of {size} bytes exceed the frame limit") : (int)size;
+        return size;
     }
 
     /// <summary>Requested outputs: u16 count (0xFFFF: all), then u16-length-prefixed UTF-8 names.</summary>

@@ -73,6 +73,7 @@ public sealed class OnnxServingTests
     [InlineData("top20")] // no synthesised warm-up input runs on it
     [InlineData("string_label_encoder")] // a string input named 'text' that is not a text classifier
     [InlineData("any_rank")] // an input declared without a shape takes any rank
+    [InlineData("expand")]
     public async Task ThreadMode_Infer_MatchesTheNumpyReference(string name)
     {
         await using TestServer server = await StartThreadModeAsync(name);
@@ -90,6 +91,7 @@ public sealed class OnnxServingTests
     [InlineData("int_division")] // the front's warm-up request divides by zero (500); the workers warm up with ones
     [InlineData("string_label_encoder")]
     [InlineData("any_rank")]
+    [InlineData("expand")]
     public async Task ProcessMode_Infer_MatchesTheNumpyReference(string name)
     {
         string directory = Directory.CreateTempSubdirectory("sharpserve-onnx-pm-").FullName;
@@ -105,7 +107,7 @@ public sealed class OnnxServingTests
             // As 'serve' does in process mode: the front only describes the model; the workers load it.
             var source = new ModelSource(new OnnxBackend().Describe(model, name), model, () => model);
             await using TestServer server = await TestServer.WrapAsync(
-                await SharpserveServer.StartAsync(TestServer.Options() with { ProcessMode = pool }, [source]));
+                await SharpserveServer.StartAsync(TestServer.Options() with { ProcessMode = pool, MaxRequestBodyBytes = 80 << 20 }, [source]));
             using JsonDocument expected = Expected(name);
 
             for (int i = 0; i < 4; i++)
@@ -119,6 +121,33 @@ public sealed class OnnxServingTests
                 using JsonDocument bad = await InferAsync(
                     server.Client, name, """{"inputs":[{"name":"input","datatype":"FP32","shape":[1,3],"data":[1,2,3]}]}""", HttpStatusCode.BadRequest);
                 Assert.Contains("input 'input'", bad.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+            }
+
+            if (name == "string_label_encoder")
+            {
+                // With --max-body-size raised this far, one request can hold more than a frame to a worker may carry.
+                string text = new('a', 65 << 20);
+                using JsonDocument tooBig = await InferAsync(server.Client, name,
+                    $$"""{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["{{text}}"]}]}""", HttpStatusCode.BadRequest);
+                Assert.Contains("more than a worker process takes", tooBig.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+                using JsonDocument answer = await InferAsync(server.Client, name, RequestFor(expected));
+                AssertOutputsMatch(expected.RootElement.GetProperty("outputs"), answer.RootElement.GetProperty("outputs"));
+            }
+
+            if (name == "expand")
+            {
+                // 4,200 x 4,200 floats is 67 MiB, over what one frame to the front may carry: a clear 500 from the
+                // worker, which keeps serving (it used to break its connection's writer and go mute, then 504s).
+                const string huge = """{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[0.5]},{"name":"shp","datatype":"INT64","shape":[2],"data":[4200,4200]}]}""";
+                for (int i = 0; i < 3; i++)
+                {
+                    using JsonDocument tooBig = await InferAsync(server.Client, name, huge, HttpStatusCode.InternalServerError);
+                    Assert.Contains("more than a worker process can send back", tooBig.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+                    using JsonDocument answer = await InferAsync(server.Client, name, RequestFor(expected));
+                    AssertOutputsMatch(expected.RootElement.GetProperty("outputs"), answer.RootElement.GetProperty("outputs"));
+                }
+
+                Assert.Equal(0, ((WorkerPool)server.Server.Registry.Default.Executor).Restarts);
             }
 
             if (name == "int_division")

@@ -69,6 +69,17 @@ internal sealed class WorkerLoop
     public async Task<int> RunAsync(PipeReader reader)
     {
         Task writing = WriteLoopAsync();
+        _ = writing.ContinueWith(
+            static t =>
+            {
+                // Nothing would answer the front again: exit, so the supervisor sees a crash, retries what was in
+                // flight on a sibling and starts a replacement, instead of a worker that is silently mute.
+                Console.Error.WriteLine($"the writer to the front failed: {t.Exception!.GetBaseException()}");
+                Environment.Exit(70);
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         try
         {
             await ReadLoopAsync(reader);
@@ -274,7 +285,15 @@ internal sealed class WorkerLoop
     {
         try
         {
-            return session.Infer(request);
+            InferResult result = session.Infer(request);
+            if (result.IsSuccess && FrameWriter.ResultPayloadSize(result.Response!) is var size && size > Frame.MaxPayloadSize)
+            {
+                // Sending it would break the connection's framing; the front answers this instead, and the worker goes on.
+                return InferResult.Failure(InferErrorKind.BackendFailed,
+                    $"the model's outputs ({size >> 20} MiB) are more than a worker process can send back ({Frame.MaxPayloadSize >> 20} MiB): ask for fewer outputs ('outputs') or send a smaller batch");
+            }
+
+            return result;
         }
         catch (Exception ex)
         {
