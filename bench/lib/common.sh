@@ -113,7 +113,8 @@ start_server() {
 #                      ready, within the polling interval; with "health", launch → GET /v2/health/ready 200
 #   first_request_ms   that first 200's own latency, and steady_p50_ms: the median of the later half of the
 #                      200 requests the probe sends right after it, one after the other (no idle gap)
-#   wait_server TIMEOUT_S [health]     health: Sharpserve only, poll the readiness endpoint instead
+#   after_idle_ms      with "idle": {gap ms: median latency of warm requests after that idle gap} (probe.py)
+#   wait_server TIMEOUT_S [health|idle]     health: Sharpserve only, poll the readiness endpoint instead
 wait_server() {
     local timeout="${1:-300}" out all=null
     if [ "${2:-}" = health ]; then
@@ -138,7 +139,11 @@ wait_server() {
         sharpserve-proc) all=$(wait_all_workers "$timeout") || return 1 ;;
         *) all=$(jq .ms <<<"$out") ;;
     esac
-    jq -c --argjson a "$all" '{first_response_ms: .ms, all_ready_ms: $a, first_request_ms, steady_p50_ms, next_ms}' \
+    if [ "${2:-}" = idle ]; then
+        # After every worker is up, so the gaps measure the machine, not a worker still starting.
+        out=$(jq -c --argjson i "$("$PY" "$BENCH_DIR/python/probe.py" idle "$PORT")" '. + $i' <<<"$out") || return 1
+    fi
+    jq -c --argjson a "$all" '{first_response_ms: .ms, all_ready_ms: $a, first_request_ms, steady_p50_ms, next_ms, after_idle_ms}' \
         <<<"$out"
 }
 

@@ -23,7 +23,7 @@ for rep in $(seq 1 "$REPEATS"); do
         config="${setup%%:*}"; n="${setup#*:}"
         log "throughput: rep $rep/$REPEATS, $config N=$n"
         start_server "$config" "$n" "ft:$DEMO_MODEL"
-        if ! ready=$(wait_server 120); then
+        if ! ready=$(wait_server 120 idle); then
             emit coldstart config="$config" n="$n" rep="$rep" failed=true; stop_server; continue
         fi
         run_wrk 16 "${TP_WARMUP_S}s" lang >/dev/null
