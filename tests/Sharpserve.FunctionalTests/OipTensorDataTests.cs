@@ -98,6 +98,38 @@ public sealed class OipTensorDataTests
         Assert.Contains(message, error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("[2,3]", "[1,2,3,4,5,6]")]
+    [InlineData("[2,3]", "[[1,2,3],[4,5,6]]")]
+    [InlineData("[2,1]", "[[1],[2]]")]
+    [InlineData("[2]", "[[1],[2]]")] // dimensions of 1 do not change the order
+    [InlineData("[1,2]", "[1,2]")]
+    [InlineData("[1,2]", "[[1,2]]")]
+    [InlineData("[2,0]", "[[],[]]")]
+    [InlineData("[0,4]", "[]")]
+    public void NestedData_ThatSaysTheShape_IsTaken(string shape, string data)
+    {
+        long[] declared = JsonSerializer.Deserialize<long[]>(shape)!;
+        Tensor tensor = Read("INT64", shape, data, TensorDataType.Int64, [.. declared.Select(_ => -1L)]);
+
+        Assert.Equal(declared, tensor.Shape);
+        Assert.Equal(Enumerable.Range(1, (int)tensor.ElementCount).Select(i => (long)i), tensor.GetData<long>().ToArray());
+    }
+
+    [Theory]
+    [InlineData("[2,3]", "[[1,2],[3,4],[5,6]]")] // the right count, but the client meant [3,2]
+    [InlineData("[2,2]", "[[1,2,3],[4]]")] // ragged
+    [InlineData("[2,2]", "[1,2,[3,4]]")] // mixed depths
+    [InlineData("[4]", "[[1,2],[3,4]]")]
+    [InlineData("[2,2]", "[[[1,2]],[[3,4]],[]]")]
+    public void NestedData_ThatDoesNotSayTheShape_IsAnError(string shape, string data)
+    {
+        long[] declared = JsonSerializer.Deserialize<long[]>(shape)!;
+        string error = ReadError("INT64", shape, data, TensorDataType.Int64, [.. declared.Select(_ => -1L)]);
+
+        Assert.Contains("input 'x': nested 'data' does not have shape " + shape, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DataBeforeDatatype_IsParsedWithTheDatatype()
     {

@@ -48,15 +48,45 @@ internal static class OipTensorDataReader
             return TryRead(wrapped, name, dataType, shape, elements, out tensor, out error);
         }
 
-        // Count first, so a short 'data' under a huge declared shape allocates nothing.
+        // Count first, so a short 'data' under a huge declared shape allocates nothing. Nested data must be
+        // rectangular and say the declared shape, up to dimensions of 1 ([["a"],["b"]] for shape [2] is fine, the
+        // order is the same): [[1,2],[3,4],[5,6]] under shape [2,3] has the right count, but the client meant [3,2].
         Utf8JsonReader counter = reader;
         long scalars = 0;
+        Span<long> open = stackalloc long[s_options.MaxDepth + 1]; // elements so far of the array open at each level
+        Span<long> level = stackalloc long[s_options.MaxDepth + 1]; // the length every array at that level has
+        level.Fill(-1);
+        int depth = 1;
+        int maxDepth = 1;
+        int scalarDepth = 0;
+        bool rectangular = true;
         while (counter.Read())
         {
-            if (counter.TokenType is not (JsonTokenType.StartArray or JsonTokenType.EndArray))
+            switch (counter.TokenType)
             {
-                scalars++;
+                case JsonTokenType.StartArray:
+                    open[depth - 1]++;
+                    open[depth++] = 0;
+                    maxDepth = Math.Max(maxDepth, depth);
+                    break;
+                case JsonTokenType.EndArray:
+                    depth--;
+                    rectangular &= level[depth] < 0 || level[depth] == open[depth];
+                    level[depth] = open[depth];
+                    break;
+                default:
+                    scalars++;
+                    open[depth - 1]++;
+                    rectangular &= scalarDepth == 0 || scalarDepth == depth;
+                    scalarDepth = depth;
+                    break;
             }
+        }
+
+        if (maxDepth > 1 && !(rectangular && (scalarDepth == 0 || scalarDepth == maxDepth) && SameUpToOnes(level[..maxDepth], shape)))
+        {
+            error = $"input '{name}': nested 'data' does not have shape {OipInferRequestReader.ShapeText(shape)} (send it flat, or nested as the shape)";
+            return false;
         }
 
         if (scalars != elements)
@@ -246,6 +276,35 @@ internal static class OipTensorDataReader
     {
         ReadOnlySpan<byte> value = reader.ValueSpan;
         return System.Text.Encoding.UTF8.GetString(value.Length > 40 ? value[..40] : value);
+    }
+
+    /// <summary>Whether two shapes are equal once their dimensions of 1 are dropped (the row-major order is then the same).</summary>
+    private static bool SameUpToOnes(ReadOnlySpan<long> nested, long[] shape)
+    {
+        int a = 0;
+        int b = 0;
+        while (true)
+        {
+            while (a < nested.Length && nested[a] == 1)
+            {
+                a++;
+            }
+
+            while (b < shape.Length && shape[b] == 1)
+            {
+                b++;
+            }
+
+            if (a == nested.Length || b == shape.Length)
+            {
+                return a == nested.Length && b == shape.Length;
+            }
+
+            if (nested[a++] != shape[b++])
+            {
+                return false;
+            }
+        }
     }
 
     private static string CountMismatch(string name, long[] shape, long elements, long count) =>
