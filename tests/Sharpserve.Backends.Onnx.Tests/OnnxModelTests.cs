@@ -121,6 +121,16 @@ public sealed class OnnxModelTests
         Assert.Contains("input 's' has shape [1]", wrongRank.Error!.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void LoadFailure_ForAMissingLocale_SaysWhatToInstall()
+    {
+        // ONNX Runtime 1.31's message when a StringNormalizer's locale is not installed (seen on this machine).
+        const string message = "[ErrorCode:Fail] Exception during initialization: /onnxruntime_src/onnxruntime/core/providers/cpu/text/string_normalizer.cc:235 onnxruntime::StringNormalizer::Locale::Locale(const std::string&)::<lambda()> Failed to construct locale with name:en_US.UTF-8:locale::facet::_S_create_c_locale name not valid:Please, install necessary language-pack-XX";
+
+        Assert.Contains("needs the system locale 'en_US.UTF-8'", OnnxModel.LoadFailureHint(message), StringComparison.Ordinal);
+        Assert.Equal("", OnnxModel.LoadFailureHint("[ErrorCode:InvalidGraph] Load model failed"));
+    }
+
     public static TheoryData<string> AllModels() =>
         ["mlp_classifier", "int64_embedding", "multi_io", "external/model", "zipmap_classifier", "ir3_legacy", "matmul",
          "dynamic_hw_conv", "int_division", "top20", "string_label_encoder", "any_rank"];

@@ -68,7 +68,7 @@ internal sealed class OnnxModel : IModel
             }
             catch (OnnxRuntimeException e)
             {
-                throw new ModelLoadException($"{name}: ONNX Runtime cannot load the model: {e.Message}", e);
+                throw new ModelLoadException($"{name}: ONNX Runtime cannot load the model: {e.Message}{LoadFailureHint(e.Message)}", e);
             }
         }
 
@@ -139,6 +139,21 @@ internal sealed class OnnxModel : IModel
         {
             yield return larger;
         }
+    }
+
+    /// <summary>What to do about a load failure whose cause is this machine rather than the model, or "".</summary>
+    internal static string LoadFailureHint(string message)
+    {
+        // StringNormalizer (e.g. skl2onnx's TfidfVectorizer) builds the C++ locale its 'locale' attribute names,
+        // en_US.UTF-8 by default, and fails when the system does not have it.
+        int at = message.IndexOf("Failed to construct locale with name:", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return "";
+        }
+
+        string locale = message[(at + "Failed to construct locale with name:".Length)..].Split(':', ' ', '\n')[0];
+        return $" (the model needs the system locale '{locale}': on Debian, apt-get install locales, enable it in /etc/locale.gen and run locale-gen)";
     }
 
     internal static SessionOptions CreateSessionOptions(OnnxBackendOptions options)
