@@ -165,11 +165,36 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(2, workers.Length);
         await AssertGoneAsync(workers);
 
-        // The killed front could not delete its socket folder; the next pool started on this machine does.
+        // The killed front could not delete its socket folder; the next pool started on this machine does (one
+        // started by a test running alongside may already have).
         string socketDirectory = Assert.Single(socketDirectories);
-        Assert.True(Directory.Exists(socketDirectory));
         Supervision.SocketDirectory.RemoveStale(Path.GetTempPath());
         Assert.False(Directory.Exists(socketDirectory));
+    }
+
+    [Fact]
+    public void SocketDirectory_RemoveStale_TakesOnlyFoldersOfProcessesThatAreGone()
+    {
+        string root = Directory.CreateTempSubdirectory("socketdir-stale-test-").FullName;
+        try
+        {
+            using (var exited = System.Diagnostics.Process.Start("true")!)
+            {
+                exited.WaitForExit();
+                Directory.CreateDirectory(Path.Combine(root, $"sharpserve-{exited.Id}-abc"));
+            }
+
+            string own = Directory.CreateDirectory(Path.Combine(root, $"sharpserve-{Environment.ProcessId}-abc")).FullName;
+            string live = Directory.CreateDirectory(Path.Combine(root, "sharpserve-1-abc")).FullName; // init is alive
+            string other = Directory.CreateDirectory(Path.Combine(root, "sharpserve-cache")).FullName;
+
+            Assert.Equal(1, Supervision.SocketDirectory.RemoveStale(root));
+            Assert.True(Directory.Exists(own) && Directory.Exists(live) && Directory.Exists(other));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     private const int SigHup = 1;
