@@ -13,7 +13,7 @@ public sealed record ModelSource(IModel Model, string? ImagePath = null, Func<st
     /// Process mode: whether all workers may load the model at once. True when a worker's load costs little CPU
     /// (a model image is mapped, not parsed): they start together and are ready together, so the first requests
     /// meet no sibling still starting. False (the default, e.g. ONNX, whose session creation prepacks every weight):
-    /// one worker loads alone first, so readiness is not delayed by N loads sharing the cores (docs/process-mode.md).
+    /// one worker loads alone first, so readiness is not delayed by N loads sharing the cores (docs/architecture.md).
     /// </summary>
     public bool WorkersStartTogether { get; init; }
 }

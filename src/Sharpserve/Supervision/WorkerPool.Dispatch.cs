@@ -43,14 +43,6 @@ public sealed partial class WorkerPool
 
     private async ValueTask DispatchAsync(InferenceWorkItem item)
     {
-        if (item.Attempts == 0 && FrameWriter.InferPayloadSize(item.Request) is var size && size > Frame.MaxPayloadSize)
-        {
-            // Reachable only with --max-body-size raised far above its default: no worker could be sent it.
-            _scheduler.Complete(item, InferResult.Failure(InferErrorKind.BadInput,
-                $"the request's tensors ({size >> 20} MiB) are more than a worker process takes ({Frame.MaxPayloadSize >> 20} MiB): send a smaller batch"));
-            return;
-        }
-
         while (true)
         {
             if (_scheduler.TrySkip(item))
@@ -106,9 +98,9 @@ public sealed partial class WorkerPool
     private bool TryDispatchInline(InferenceWorkItem item)
     {
         WorkerProcess? worker = PickWorker();
-        if (worker is null || _stopping || FrameWriter.InferPayloadSize(item.Request) > Frame.MaxPayloadSize)
+        if (worker is null || _stopping)
         {
-            return false; // the dispatcher refuses an oversized one
+            return false;
         }
 
         item.Attempts++;

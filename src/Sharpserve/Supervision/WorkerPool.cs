@@ -605,7 +605,22 @@ public sealed partial class WorkerPool : IExecutor
                 {
                     if (frame.Type == FrameType.Infer)
                     {
-                        FrameWriter.WriteInfer(writer, frame.RequestId, frame.Request!);
+                        try
+                        {
+                            FrameWriter.WriteInfer(writer, frame.RequestId, frame.Request!);
+                        }
+                        catch (IpcProtocolException)
+                        {
+                            // Over the frame limit (only with --max-body-size raised far above its default): refused
+                            // before a byte of it was written, so the connection stays in step.
+                            if (worker.InFlight.TryRemove(frame.RequestId, out InFlightRequest refused))
+                            {
+                                long size = FrameWriter.InferPayloadSize(frame.Request!);
+                                _scheduler.Complete(refused.Item, InferResult.Failure(InferErrorKind.BadInput,
+                                    $"the request's tensors ({size >> 20} MiB) are more than a worker process takes ({Frame.MaxPayloadSize >> 20} MiB): send a smaller batch"));
+                                _changed.Set();
+                            }
+                        }
                     }
                     else
                     {

@@ -285,15 +285,7 @@ internal sealed class WorkerLoop
     {
         try
         {
-            InferResult result = session.Infer(request);
-            if (result.IsSuccess && FrameWriter.ResultPayloadSize(result.Response!) is var size && size > Frame.MaxPayloadSize)
-            {
-                // Sending it would break the connection's framing; the front answers this instead, and the worker goes on.
-                return InferResult.Failure(InferErrorKind.BackendFailed,
-                    $"the model's outputs ({size >> 20} MiB) are more than a worker process can send back ({Frame.MaxPayloadSize >> 20} MiB): ask for fewer outputs ('outputs') or send a smaller batch");
-            }
-
-            return result;
+            return session.Infer(request);
         }
         catch (Exception ex)
         {
@@ -314,7 +306,19 @@ internal sealed class WorkerLoop
                 switch (frame.Type)
                 {
                     case FrameType.Result:
-                        FrameWriter.WriteResult(_writer, frame.RequestId, frame.Result.Response!);
+                        try
+                        {
+                            FrameWriter.WriteResult(_writer, frame.RequestId, frame.Result.Response!);
+                        }
+                        catch (IpcProtocolException)
+                        {
+                            // Over the frame limit: refused before a byte of it was written, so an Error frame takes
+                            // its place and the worker goes on.
+                            long size = FrameWriter.ResultPayloadSize(frame.Result.Response!);
+                            FrameWriter.WriteError(_writer, frame.RequestId, new InferError(InferErrorKind.BackendFailed,
+                                $"the model's outputs ({size >> 20} MiB) are more than a worker process can send back ({Frame.MaxPayloadSize >> 20} MiB): ask for fewer outputs ('outputs') or send a smaller batch"));
+                        }
+
                         break;
                     case FrameType.Error:
                         FrameWriter.WriteError(_writer, frame.RequestId, frame.Result.Error!);
