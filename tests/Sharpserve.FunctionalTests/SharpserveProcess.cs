@@ -12,6 +12,7 @@ internal sealed partial class SharpserveProcess : IDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly TaskCompletionSource<Uri> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string[]> _addresses = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private SharpserveProcess(Process process)
     {
@@ -89,7 +90,17 @@ internal sealed partial class SharpserveProcess : IDisposable
         return wrapper;
     }
 
-    /// <summary>The address from the "Listening on ..." log line.</summary>
+    /// <summary>Every address of the "Listening on A, B, C, model ..." log line, as written (http://0.0.0.0:N, unix:/p).</summary>
+    public async Task<string[]> WaitForListeningAsync()
+    {
+        await WaitForAddressAsync();
+        return await _addresses.Task;
+    }
+
+    /// <summary>
+    /// Where a client reaches the first listener of the "Listening on ..." log line: a wildcard address is dialled
+    /// through the loopback of its family.
+    /// </summary>
     public async Task<Uri> WaitForAddressAsync()
     {
         Task exited = _process.WaitForExitAsync();
@@ -162,7 +173,11 @@ internal sealed partial class SharpserveProcess : IDisposable
         Match match = ListeningLine().Match(line);
         if (match.Success)
         {
-            _address.TrySetResult(new Uri(match.Groups[1].Value));
+            string[] addresses = match.Groups[1].Value.Split(", ");
+            _addresses.TrySetResult(addresses);
+            string first = Array.Find(addresses, a => a.StartsWith("http://", StringComparison.Ordinal)) ?? addresses[0];
+            _address.TrySetResult(new Uri(first.Replace("http://0.0.0.0:", "http://127.0.0.1:", StringComparison.Ordinal)
+                .Replace("http://[::]:", "http://[::1]:", StringComparison.Ordinal)));
         }
     }
 
@@ -179,7 +194,7 @@ internal sealed partial class SharpserveProcess : IDisposable
         }
     }
 
-    [GeneratedRegex(@"Listening on (http://[^\s,]+)")]
+    [GeneratedRegex(@"Listening on (.+?), model '")]
     private static partial Regex ListeningLine();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

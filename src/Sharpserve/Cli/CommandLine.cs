@@ -1,25 +1,23 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Reflection;
 
 namespace Sharpserve.Cli;
 
-/// <summary>The <c>sharpserve</c> command: dispatches to a subcommand and owns the exit-code conventions.</summary>
+/// <summary>
+/// The <c>sharpserve</c> command line on System.CommandLine: the commands, one error format (<c>sharpserve: error:
+/// ...</c>, one line per problem) and the exit codes: <see cref="UsageError"/> (2) when the command line or the
+/// environment is wrong, <see cref="RuntimeFailure"/> (1) when acting on it fails.
+/// </summary>
 internal static class CommandLine
 {
-    public const string Help = """
-        sharpserve: serve read-only models over HTTP on every core, with one copy of the model in memory.
+    /// <summary>The command line or a SHARPSERVE_* variable is wrong: unknown option, missing or malformed value.</summary>
+    public const int UsageError = 2;
 
-        Usage:
-          sharpserve serve [MODEL] [options]     serve MODEL (default: the embedded demo model)
-          sharpserve predict MODEL [FILE] [--k N] [--threshold P]
-                                                 offline predictions, as 'fasttext predict-prob'
-          sharpserve prepare MODEL [--output PATH | --cache-dir DIR]
-                                                 build the model image that serve maps; prints its path
-          sharpserve status [--url URL]          models and worker processes of a running server
-          sharpserve --version                   print the version
-          sharpserve --help                      show this help
-
-        Run 'sharpserve COMMAND --help' for a command's options.
-        """;
+    /// <summary>The request was well-formed but failed: model unusable, address in use, server never ready.</summary>
+    public const int RuntimeFailure = 1;
 
     public static string Version =>
         typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -27,45 +25,164 @@ internal static class CommandLine
 
     public static async Task<int> RunAsync(string[] args)
     {
+        RootCommand root = CreateRoot();
+        if (args is ["version"] or ["help"])
+        {
+            args = ["--" + args[0]];
+        }
+
         if (args.Length == 0)
         {
-            Console.Error.Write(Help);
-            Console.Error.WriteLine();
-            return 2;
+            // No command: the overview on standard error, as a usage error.
+            root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = Console.Error });
+            return UsageError;
         }
 
-        string command = args[0];
-        var rest = new ArraySegment<string>(args, 1, args.Length - 1);
-        switch (command)
+        // Response files (@file) would make a model path starting with '@' mean something else.
+        ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
-            case "serve":
-                return await ServeCommand.RunAsync(rest);
-            case "predict":
-                return PredictCommand.Run(rest);
-            case "prepare":
-                return PrepareCommand.Run(rest);
-            case "status":
-                return await StatusCommand.RunAsync(rest);
-            case "worker":
-                return await Worker.WorkerCommand.RunAsync(rest);
-            case "--version":
-            case "version":
-                Console.Out.WriteLine($"sharpserve {Version}");
-                return 0;
-            case "--help":
-            case "-h":
-            case "help":
-                Console.Out.WriteLine(Help);
-                return 0;
-            default:
-                return Fail($"unknown command '{command}' (commands: serve, predict, prepare; see 'sharpserve --help')");
+            string command = parsed.CommandResult.Command is RootCommand ? "sharpserve" : $"sharpserve {parsed.CommandResult.Command.Name}";
+            var printed = new HashSet<string>(StringComparer.Ordinal);
+            foreach (ParseError error in parsed.Errors)
+            {
+                // A value's own problem names the setting and the fix; a malformed command line points at the help.
+                (string message, bool pointAtHelp) = Describe(error, parsed);
+                if (printed.Add(message))
+                {
+                    // System.CommandLine may report one mistake twice (e.g. an unknown command): printed once.
+                    Console.Error.WriteLine(pointAtHelp ? $"sharpserve: error: {message} (see '{command} --help')" : $"sharpserve: error: {message}");
+                }
+            }
+
+            return UsageError;
         }
+
+        // The server drains on SIGTERM / Ctrl-C itself; System.CommandLine must not cancel or kill it first.
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
     }
 
-    /// <summary>One clear line on standard error; exit code 2 for usage errors, 1 for failures such as an unusable model.</summary>
-    public static int Fail(string message, int exitCode = 2)
+    /// <summary>One clear line on standard error; returns <paramref name="exitCode"/>.</summary>
+    public static int Fail(string message, int exitCode = UsageError)
     {
         Console.Error.WriteLine($"sharpserve: error: {message}");
         return exitCode;
+    }
+
+    /// <summary>A positional argument that looks like an option is an unknown option, not a file name.</summary>
+    public static void RefuseOptionLikeArgument(ArgumentResult result)
+    {
+        foreach (Token token in result.Tokens)
+        {
+            if (token.Value.Length > 1 && token.Value.StartsWith('-'))
+            {
+                result.AddError($"unknown option '{token.Value}'");
+            }
+        }
+    }
+
+    private static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("sharpserve: serve read-only models over HTTP on every core, with one copy of the model in memory.")
+        {
+            ServeCommand.Create(),
+            PredictCommand.Create(),
+            PrepareCommand.Create(),
+            StatusCommand.Create(),
+            Worker.WorkerCommand.Create(),
+        };
+        foreach (Option option in root.Options)
+        {
+            if (option is HelpOption help && help.Action is HelpAction action)
+            {
+                help.Action = new HelpWithEpilog(action);
+            }
+            else if (option is VersionOption version)
+            {
+                version.Action = new PrintVersion();
+            }
+        }
+
+        return root;
+    }
+
+    /// <summary>
+    /// Ours for the common mistakes of form (unknown option, missing value or argument), which point at the help;
+    /// the parsers' and validators' own messages as they are (they name the setting, the value and the fix).
+    /// </summary>
+    private static (string Message, bool PointAtHelp) Describe(ParseError error, ParseResult parsed)
+    {
+        if (error.Message.StartsWith("--", StringComparison.Ordinal) || error.Message.StartsWith("SHARPSERVE_", StringComparison.Ordinal))
+        {
+            return (error.Message, false); // a setting's parser: names the setting, the value and the fix
+        }
+
+        if (error.SymbolResult is OptionResult { Tokens.Count: 0 } missing && missing.Option.Arity.MinimumNumberOfValues > 0)
+        {
+            return (missing.Option.Required && missing.Implicit
+                ? $"option '{missing.Option.Name}' is required"
+                : $"option '{missing.IdentifierToken?.Value ?? missing.Option.Name}' needs a value", true);
+        }
+
+        if (error.SymbolResult is ArgumentResult { Tokens.Count: 0, Parent: CommandResult command } argument &&
+            argument.Argument.Arity.MinimumNumberOfValues > 0)
+        {
+            return (command.Command.Name switch
+            {
+                "predict" => "predict needs MODEL and at most one FILE",
+                "prepare" => "prepare needs exactly one MODEL",
+                _ => $"{command.Command.Name} needs {argument.Argument.Name}",
+            }, true);
+        }
+
+        if (parsed.CommandResult.Command is RootCommand && parsed.Tokens.Count > 0 && !parsed.Tokens[0].Value.StartsWith('-'))
+        {
+            return ($"unknown command '{parsed.Tokens[0].Value}' (commands: serve, predict, prepare, status)", true);
+        }
+
+        foreach (string token in parsed.UnmatchedTokens)
+        {
+            if (error.Message.Contains($"'{token}'", StringComparison.Ordinal))
+            {
+                return (token.StartsWith('-') ? $"unknown option '{token}'"
+                    : parsed.CommandResult.Command.Name == "serve" ? $"serve takes at most one MODEL, got '{token}' too"
+                    : $"unexpected argument '{token}'", true);
+            }
+        }
+
+        return (error.Message, error.Message.StartsWith("unknown option", StringComparison.Ordinal));
+    }
+
+    /// <summary>"sharpserve 0.1.0", without the build's commit hash.</summary>
+    private sealed class PrintVersion : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine($"sharpserve {Version}");
+            return 0;
+        }
+    }
+
+    /// <summary>The generated help, then the command's own notes (layouts, signals, environment) where it has them.</summary>
+    private sealed class HelpWithEpilog(HelpAction inner) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            int code = inner.Invoke(parseResult);
+            string? epilog = parseResult.CommandResult.Command.Name switch
+            {
+                "serve" => ServeCommand.Epilog,
+                "predict" => PredictCommand.Epilog,
+                "prepare" => PrepareCommand.Epilog,
+                "status" => StatusCommand.Epilog,
+                _ => null,
+            };
+            if (epilog is not null)
+            {
+                parseResult.InvocationConfiguration.Output.WriteLine(epilog);
+            }
+
+            return code;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Sharpserve.Abstractions;
@@ -12,60 +13,73 @@ namespace Sharpserve.Cli;
 /// </summary>
 internal static class PredictCommand
 {
-    private static readonly string[] s_valueOptions = ["--k", "--threshold"];
-    private static readonly string[] s_flagOptions = ["--help"];
-
-    public const string Help = """
-        Usage: sharpserve predict MODEL [FILE] [--k N] [--threshold P]
-
+    public const string Epilog = """
         Reads lines from FILE (or standard input when FILE is absent or '-') and prints one line per input:
         labels with probabilities, in the format of 'fasttext predict-prob MODEL FILE k threshold'.
-
-        Options:
-          --k N            labels per line (default 1; -1 means all labels)
-          --threshold P    drop labels with probability below P (default 0.0)
-          -h, --help       show this help
         """;
 
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Create()
     {
-        ParsedArguments parsed = ParsedArguments.Parse(args, s_valueOptions, s_flagOptions, out string? error);
-        if (error is not null)
+        var model = new Argument<string>("MODEL") { Description = "a fastText supervised .bin (or its prepared image)" };
+        var file = new Argument<string?>("FILE") { Description = "input lines; '-' or absent: standard input", Arity = ArgumentArity.ZeroOrOne };
+        var k = new Option<int>("--k")
         {
-            return CommandLine.Fail($"{error} (see 'sharpserve predict --help')");
+            Description = "labels per line (default 1; -1 means all labels)",
+            HelpName = "N",
+            DefaultValueFactory = _ => 1,
+            CustomParser = result => ParseK(result),
+        };
+        var threshold = new Option<float>("--threshold")
+        {
+            Description = "drop labels with probability below P (default 0.0)",
+            HelpName = "P",
+            CustomParser = result => ParseThreshold(result),
+        };
+        model.Validators.Add(CommandLine.RefuseOptionLikeArgument);
+        file.Validators.Add(CommandLine.RefuseOptionLikeArgument);
+        var command = new Command("predict", "Offline predictions, exactly as 'fasttext predict-prob MODEL FILE k threshold' prints them.")
+        {
+            model, file, k, threshold,
+        };
+        command.SetAction(parsed => Run(parsed.GetValue(model)!, parsed.GetValue(file), parsed.GetValue(k), parsed.GetValue(threshold)));
+        return command;
+    }
+
+    private static int ParseK(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        string text = result.Tokens[^1].Value;
+        if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int k) && (k >= 1 || k == -1))
+        {
+            return k;
         }
 
-        if (parsed.HasFlag("--help"))
+        result.AddError($"--k must be -1 (all labels) or a positive integer, got '{text}'");
+        return 1;
+    }
+
+    private static float ParseThreshold(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        string text = result.Tokens[^1].Value;
+        if (float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float threshold) &&
+            float.IsFinite(threshold) && threshold is >= 0f and <= 1f)
         {
-            Console.Out.WriteLine(Help);
-            return 0;
+            return threshold;
         }
 
-        if (parsed.Positionals.Count is < 1 or > 2)
+        result.AddError($"--threshold must be a number from 0 to 1, got '{text}'");
+        return 0f;
+    }
+
+    private static int Run(string modelPath, string? inputPath, int k, float threshold)
+    {
+        if (inputPath == "-")
         {
-            return CommandLine.Fail("predict needs MODEL and at most one FILE (see 'sharpserve predict --help')");
+            inputPath = null;
         }
 
-        int k = 1;
-        if (parsed.GetOption("--k") is { } kText &&
-            (!int.TryParse(kText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out k) || (k < 1 && k != -1)))
-        {
-            return CommandLine.Fail($"--k must be -1 (all labels) or a positive integer, got '{kText}'");
-        }
-
-        float threshold = 0f;
-        if (parsed.GetOption("--threshold") is { } tText &&
-            (!float.TryParse(tText, NumberStyles.Float, CultureInfo.InvariantCulture, out threshold) ||
-             !float.IsFinite(threshold) || threshold < 0f || threshold > 1f))
-        {
-            return CommandLine.Fail($"--threshold must be a number from 0 to 1, got '{tText}'");
-        }
-
-        string modelPath = parsed.Positionals[0];
-        string? inputPath = parsed.Positionals.Count == 2 && parsed.Positionals[1] != "-" ? parsed.Positionals[1] : null;
         if (inputPath is not null && !File.Exists(inputPath))
         {
-            return CommandLine.Fail($"input file '{inputPath}' does not exist");
+            return CommandLine.Fail($"input file '{inputPath}' does not exist", CommandLine.RuntimeFailure);
         }
 
         IModel loaded;
@@ -75,13 +89,13 @@ internal static class PredictCommand
         }
         catch (ModelLoadException ex)
         {
-            return CommandLine.Fail(ex.Message, 1);
+            return CommandLine.Fail(ex.Message, CommandLine.RuntimeFailure);
         }
 
         using IModel model = loaded;
         if (model is not FastTextModel fastText)
         {
-            return CommandLine.Fail($"{modelPath}: predict supports fastText models only");
+            return CommandLine.Fail($"{modelPath}: predict supports fastText models only", CommandLine.RuntimeFailure);
         }
 
         using Stream input = inputPath is null ? Console.OpenStandardInput() : File.OpenRead(inputPath);

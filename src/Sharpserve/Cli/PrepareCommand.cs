@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sharpserve.Abstractions;
 using Sharpserve.Hosting;
 
@@ -9,62 +10,69 @@ namespace Sharpserve.Cli;
 /// </summary>
 internal static class PrepareCommand
 {
-    private static readonly string[] s_valueOptions = ["--output", "--cache-dir"];
-    private static readonly string[] s_flagOptions = ["--help"];
-
-    public const string Help = """
-        Usage: sharpserve prepare MODEL [--output PATH | --cache-dir DIR]
-
+    public const string Epilog = """
         Builds the model image of MODEL (a fastText supervised .bin): one read-only file holding everything
         serving reads (the matrices, 64-byte aligned, and the precomputed dictionary table and tree). serve
         maps this image instead of the model file, and builds it itself when missing or stale; prepare does it
-        ahead of time. An image that is already fresh is reused. Prints the image path.
-
-        Options:
-          --output PATH     write the image to PATH (serve PATH directly; it is not checked against MODEL later)
-          --cache-dir DIR   the image cache directory (default: SHARPSERVE_CACHE_DIR, else ~/.cache/sharpserve)
-          -h, --help        show this help
+        ahead of time. An image that is already fresh is reused. An ONNX model is baked into the cache
+        directory (its shared, prepacked form). Prints the path of what serve will load.
         """;
 
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Create()
     {
-        ParsedArguments parsed = ParsedArguments.Parse(args, s_valueOptions, s_flagOptions, out string? error);
-        if (error is not null)
+        var model = new Argument<string>("MODEL") { Description = "a fastText supervised .bin or an ONNX .onnx" };
+        var output = new Option<string?>("--output")
         {
-            return CommandLine.Fail($"{error} (see 'sharpserve prepare --help')");
-        }
-
-        if (parsed.HasFlag("--help"))
+            Description = "write the image to PATH (serve PATH directly; it is not checked against MODEL later)",
+            HelpName = "PATH",
+        };
+        var cacheDirectory = new Option<string?>("--cache-dir")
         {
-            Console.Out.WriteLine(Help);
-            return 0;
-        }
-
-        if (parsed.Positionals.Count != 1)
+            Description = "the image cache directory (default: SHARPSERVE_CACHE_DIR, else ~/.cache/sharpserve)",
+            HelpName = "DIR",
+        };
+        model.Validators.Add(CommandLine.RefuseOptionLikeArgument);
+        var command = new Command("prepare", "Build the model image that serve maps (or bake an ONNX model), and print its path.")
         {
-            return CommandLine.Fail("prepare needs exactly one MODEL (see 'sharpserve prepare --help')");
-        }
-
-        string? output = parsed.GetOption("--output");
-        string? cacheDir = parsed.GetOption("--cache-dir");
-        if (output is not null && cacheDir is not null)
+            model, output, cacheDirectory,
+        };
+        command.Validators.Add(result =>
         {
-            return CommandLine.Fail("give --output or --cache-dir, not both");
-        }
+            string? outputPath = result.GetValue(output);
+            string? cache = result.GetValue(cacheDirectory);
+            if (outputPath is not null && cache is not null)
+            {
+                result.AddError("give --output or --cache-dir, not both");
+            }
 
-        if (output?.Length == 0 || cacheDir?.Length == 0)
-        {
-            return CommandLine.Fail(output is not null ? "--output needs a file path" : "--cache-dir needs a directory");
-        }
+            if (outputPath?.Length == 0)
+            {
+                result.AddError("--output needs a file path");
+            }
 
+            if (cache?.Length == 0)
+            {
+                result.AddError("--cache-dir needs a directory");
+            }
+        });
+        command.SetAction(parsed => Run(parsed.GetValue(model)!, parsed.GetValue(cacheDirectory), parsed.GetValue(output)));
+        return command;
+    }
+
+    private static int Run(string model, string? cacheDirectory, string? output)
+    {
         try
         {
-            Console.Out.WriteLine(ModelLoader.Prepare(parsed.Positionals[0], cacheDir, output).ImagePath);
+            Console.Out.WriteLine(ModelLoader.Prepare(model, cacheDirectory, output).ImagePath);
             return 0;
         }
         catch (ModelLoadException ex)
         {
-            return CommandLine.Fail(ex.Message, 1);
+            return CommandLine.Fail(ex.Message, CommandLine.RuntimeFailure);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return CommandLine.Fail($"cannot write the model image: {ex.Message}", CommandLine.RuntimeFailure);
         }
     }
 }

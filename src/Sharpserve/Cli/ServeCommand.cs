@@ -1,35 +1,28 @@
-using System.Globalization;
-using System.Net;
+using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using Sharpserve.Abstractions;
 using Sharpserve.Core.Scheduling;
-using Sharpserve.Demo;
 using Sharpserve.Hosting;
+using Sharpserve.Http;
 using Sharpserve.Supervision;
+using static Sharpserve.Cli.SettingParsers;
 
 namespace Sharpserve.Cli;
 
 /// <summary>
-/// <c>sharpserve serve [MODEL | --model-repository DIR] [options]</c>: load the model(s), warm them, serve HTTP
-/// until SIGTERM.
+/// <c>sharpserve serve [MODEL | --model-repository DIR] [options]</c>: the options (each also read from
+/// <c>SHARPSERVE_&lt;NAME&gt;</c>), parsed and checked once into <see cref="ServerOptions"/>; then the model(s) are
+/// opened and served until SIGTERM (ServeCommand.Run.cs).
 /// </summary>
-internal static class ServeCommand
+internal sealed partial class ServeCommand
 {
-    private static readonly string[] s_valueOptions =
-    [
-        "--host", "--port", "--threads", "--name", "--max-body-size", "--queue-capacity", "--request-timeout",
-        "--graceful-timeout", "--log-level", "--workers", "--worker-threads", "--timeout", "--max-requests",
-        "--max-requests-jitter", "--max-worker-memory", "--cache-dir", "--model-repository",
-    ];
+    public const string Epilog = """
+        Listening (gunicorn's forms): -b/--bind is repeatable and takes HOST:PORT, [IPv6]:PORT, :PORT (every
+        address, IPv4 and IPv6), HOST (port 8000) or unix:PATH (a Unix socket, mode 0660, removed on exit).
+        --host/--port are shorthands for one HOST:PORT; give them or --bind, not both. The default is
+        127.0.0.1:8000: nothing is exposed unless asked.
 
-    private static readonly string[] s_flagOptions = ["--help", "--strict-sharing"];
-
-    public const string Help = """
-        Usage: sharpserve serve [MODEL | --model-repository DIR] [options]
-
-        Serves MODEL (a fastText supervised .bin or an ONNX .onnx) over HTTP; with no MODEL, serves the
-        embedded demo language-identification model. Endpoints: POST /labelservice/, the Open Inference Protocol v2 under /v2.
-        Process mode signals: SIGHUP reloads the model, SIGTTIN adds a worker, SIGTTOU removes one.
+        Process mode signals: SIGHUP reloads the model, SIGTTIN adds a worker, SIGTTOU removes one;
+        SIGUSR1 reopens the access log; SIGTERM and SIGINT drain in-flight requests and exit.
 
         Model repository (--model-repository DIR, like Triton's), read once at start:
           DIR/<model>/config.json           optional: {"name", "backend": "onnxruntime"|"fasttext",
@@ -40,369 +33,157 @@ internal static class ServeCommand
         (--threads or --workers each); /v2/models/<model> is its highest version; /labelservice/ uses the first
         model in name order. Names are letters, digits, '_', '-', '.'; entries starting with '.' are skipped.
 
-        Options (each also readable from the environment as SHARPSERVE_<NAME>, e.g. SHARPSERVE_PORT):
-          --host ADDRESS            address to bind (default 127.0.0.1; 0.0.0.0 or :: to expose it)
-          --port N                  TCP port (default 8000; 0 picks a free port)
-          --threads N               thread mode: executor threads (default: the number of cores)
-          --workers N               process mode: N supervised worker processes sharing one mapped model image
-          --worker-threads N        process mode: executor threads in each worker (default 1)
-          --timeout TIME            process mode: kill and replace a worker silent or stuck this long (default 30s)
-          --max-requests N          process mode: recycle a worker after N requests (default 0: never)
-          --max-requests-jitter N   process mode: add 0..N at random to --max-requests per worker
-          --max-worker-memory SIZE  process mode: recycle a worker whose anonymous memory exceeds SIZE, e.g. 512m
-          --cache-dir DIR           where model images are kept (default $SHARPSERVE_CACHE_DIR or ~/.cache/sharpserve)
-          --model-repository DIR    serve every model of DIR (layout above) instead of one MODEL
-          --name NAME               model name in /v2/models/NAME (default: the file name without extension)
-          --max-body-size SIZE      largest request body, e.g. 1m, 512k (default 1m)
-          --queue-capacity N        requests waiting for an executor before 503 (default 1024)
-          --request-timeout TIME    answer 504 past this, e.g. 30s, 500ms (default 30s)
-          --graceful-timeout TIME   on SIGTERM, wait this long for in-flight requests (default 30s)
-          --log-level LEVEL         trace, debug, information, warning, error (default information)
-          --strict-sharing          ONNX: fail the load when a session adds more anonymous memory than
-                                    SHARPSERVE_ONNX_ANON_BUDGET_MB (default: half the weights, at least 64),
-                                    i.e. the weights were copied instead of shared
-          -h, --help                show this help
+        Every option can also come from the environment as SHARPSERVE_<NAME> (SHARPSERVE_PORT=9000,
+        SHARPSERVE_BIND=0.0.0.0:80,unix:/run/s.sock); a flag wins over the environment. Exit codes: 2 for a
+        mistake on the command line or in the environment, 1 when serving fails (model unusable, address in use).
         """;
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    private readonly Argument<string?> _model = new("MODEL")
     {
-        ParsedArguments parsed = ParsedArguments.Parse(args, s_valueOptions, s_flagOptions, out string? error);
-        if (error is not null)
-        {
-            return CommandLine.Fail($"{error} (see 'sharpserve serve --help')");
-        }
+        Description = "a fastText supervised .bin or an ONNX .onnx; without it, the embedded demo model",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
 
-        if (parsed.HasFlag("--help"))
-        {
-            Console.Out.WriteLine(Help);
-            return 0;
-        }
+    private readonly Option<string?> _repository = Setting.Create<string?>(
+        "--model-repository", "serve every model and version of DIR (layout below) instead of one MODEL", "DIR", null, NullableText);
 
-        if (parsed.HasFlag("--strict-sharing"))
-        {
-            // Read by the ONNX backend here and, inherited, in every worker process.
-            Environment.SetEnvironmentVariable("SHARPSERVE_ONNX_STRICT_SHARING", "1");
-        }
+    private readonly Option<IReadOnlyList<ListenAddress>> _bind = Setting.CreateList<ListenAddress>(
+        "--bind", "where to listen, repeatable: HOST:PORT, [IPv6]:PORT, :PORT, unix:PATH (default 127.0.0.1:8000)", "ADDRESS", Bind, "-b");
 
-        if (parsed.Positionals.Count > 1)
-        {
-            return CommandLine.Fail($"serve takes at most one MODEL, got {parsed.Positionals.Count} (see 'sharpserve serve --help')");
-        }
+    private readonly Option<string> _host = Setting.Create<string>(
+        "--host", "address to bind (default 127.0.0.1; 0.0.0.0 or :: to expose it)", "ADDRESS", "127.0.0.1", Host);
 
-        var problems = new List<string>();
-        ServerOptions options = BuildOptions(parsed, problems, out string? name, out LogLevel logLevel);
-        string? modelPath = parsed.Positionals.Count == 1 ? parsed.Positionals[0] : null;
-        string? repositoryPath = Value(parsed, "--model-repository");
-        ModelRepository? repository = null;
-        if (repositoryPath is not null)
-        {
-            string repositorySetting = Setting(parsed, "--model-repository");
-            if (modelPath is not null)
-            {
-                problems.Add($"give either MODEL ('{modelPath}') or {repositorySetting} ('{repositoryPath}'), not both");
-            }
-            else
-            {
-                repository = ModelRepository.Scan(repositoryPath, repositorySetting);
-                problems.AddRange(repository.Problems);
-            }
+    private readonly Option<int> _port = Setting.Create(
+        "--port", "TCP port (default 8000; 0 picks a free port)", "N", ListenAddress.DefaultPort, Port);
 
-            if (name is not null)
-            {
-                problems.Add($"{Setting(parsed, "--name")} does not apply with {repositorySetting}: the models are named by their folders");
-            }
-        }
-        else if (modelPath is not null && !File.Exists(modelPath))
-        {
-            problems.Add($"model file '{modelPath}' does not exist");
-        }
+    private readonly Option<int> _threads = Setting.Create(
+        "--threads", "thread mode: executor threads (default: the number of cores)", "N", Environment.ProcessorCount, Integer(1, 1024));
 
-        if (problems.Count > 0)
-        {
-            // Configuration errors are all reported at once, each naming the setting.
-            foreach (string problem in problems)
-            {
-                Console.Error.WriteLine($"sharpserve: error: {problem}");
-            }
+    private readonly Option<int> _workers = Setting.Create(
+        "--workers", "process mode: N supervised worker processes sharing one mapped model", "N", 0, Integer(1, 256), "-w");
 
-            return 2;
-        }
+    private readonly Option<int> _workerThreads = Setting.Create(
+        "--worker-threads", "process mode: executor threads in each worker (default 1)", "N", 1, Integer(1, 256));
 
-        string? cacheDirectory = Value(parsed, "--cache-dir");
-        bool inWorkers = options.ProcessMode is not null;
-        ModelLoader.SetDefaultOnnxIntraOpThreads(options.ProcessMode is { } pool ? pool.Workers * pool.ThreadsPerWorker : options.Threads);
-        if (repository is not null)
-        {
-            return OpenRepository(repository, cacheDirectory, inWorkers, out List<ModelSource> sources) is { } failed
-                ? failed
-                : await SharpserveServer.RunAsync(options, sources, logLevel);
-        }
+    private readonly Option<TimeSpan> _timeout = Setting.Create(
+        "--timeout", "process mode: kill and replace a worker silent or stuck this long (default 30s)", "TIME",
+        TimeSpan.FromSeconds(30), Duration("30s"), "-t");
 
-        bool isDemo = modelPath is null;
-        try
-        {
-            modelPath ??= DemoModel.EnsureExtracted();
-        }
-        catch (IOException ex)
-        {
-            return CommandLine.Fail($"cannot write the demo model to the cache directory: {ex.Message}");
-        }
+    private readonly Option<long> _maxRequests = Setting.Create(
+        "--max-requests", "process mode: recycle a worker after N requests (default 0: never)", "N", 0L, Count());
 
-        name ??= isDemo ? DemoModel.Name : Path.GetFileNameWithoutExtension(modelPath);
-        ModelSource model;
-        try
-        {
-            model = OpenSource(modelPath, name, cacheDirectory, inWorkers);
-        }
-        catch (ModelLoadException ex)
-        {
-            return CommandLine.Fail(ex.Message, 1);
-        }
-        catch (IOException ex)
-        {
-            return CommandLine.Fail($"cannot prepare the model image in the cache directory: {ex.Message}", 1);
-        }
+    private readonly Option<long> _maxRequestsJitter = Setting.Create(
+        "--max-requests-jitter", "process mode: add 0..N at random to --max-requests per worker", "N", 0L, Count());
 
-        return await SharpserveServer.RunAsync(options, [model], logLevel);
-    }
+    private readonly Option<long> _maxWorkerMemory = Setting.Create(
+        "--max-worker-memory", "process mode: recycle a worker whose memory exceeds SIZE, e.g. 512m", "SIZE", 0L, Size(1, "512m"));
 
-    /// <summary>
-    /// Opens every (model, version) of a scanned repository, in its order (the first is the default model). All of
-    /// them are tried so that every unusable model is reported at once; then nothing is served.
-    /// </summary>
-    /// <returns>null when all opened; otherwise the exit code, 1, with the failures printed.</returns>
-    private static int? OpenRepository(ModelRepository repository, string? cacheDirectory, bool inWorkers, out List<ModelSource> sources)
+    private readonly Option<string?> _cacheDirectory = Setting.Create<string?>(
+        "--cache-dir", "where model images are kept (default $SHARPSERVE_CACHE_DIR or ~/.cache/sharpserve)", "DIR", null, NullableText);
+
+    private readonly Option<string?> _name = Setting.Create<string?>(
+        "--name", "model name in /v2/models/NAME (default: the file name without extension)", "NAME", null, NullableModelName);
+
+    private readonly Option<long> _maxBodySize = Setting.Create(
+        "--max-body-size", "largest request body, e.g. 1m, 512k (default 1m); larger gets 413", "SIZE", 1L << 20, Size(1, "1m or 65536"));
+
+    private readonly Option<int> _queueCapacity = Setting.Create(
+        "--queue-capacity", "requests waiting for an executor before 503 (default 1024)", "N", 1024, Integer(1, int.MaxValue));
+
+    private readonly Option<TimeSpan> _requestTimeout = Setting.Create(
+        "--request-timeout", "answer 504 past this, e.g. 30s, 500ms (default 30s)", "TIME", TimeSpan.FromSeconds(30), Duration("30s or 500ms"));
+
+    private readonly Option<TimeSpan> _gracefulTimeout = Setting.Create(
+        "--graceful-timeout", "on SIGTERM / Ctrl-C, wait this long for in-flight requests (default 30s)", "TIME",
+        TimeSpan.FromSeconds(30), Duration("30s", allowZero: true));
+
+    private readonly Option<LogLevel> _logLevel = Setting.Create<LogLevel>(
+        "--log-level", "trace, debug, information, warning, error (default information)", "LEVEL", LogLevel.Information, LogLevelName);
+
+    private readonly Option<string?> _accessLog = Setting.Create<string?>(
+        "--access-log", "write one line per request to FILE, or '-' for standard output (default: none)", "FILE|-", null, NullableText);
+
+    private readonly Option<AccessLogFormat> _accessLogFormat = Setting.Create(
+        "--access-log-format", "combined (gunicorn's default) or json (default combined)", "FORMAT",
+        AccessLogFormat.Combined, AccessLogFormatName);
+
+    private readonly Option<TrustedProxies> _forwardedAllowIps = Setting.Create(
+        "--forwarded-allow-ips", "trust X-Forwarded-For/-Proto from these addresses or networks, or '*' (default 127.0.0.1,::1)", "LIST",
+        TrustedProxies.Loopback, Proxies);
+
+    private readonly Option<bool> _strictSharing = Setting.CreateFlag(
+        "--strict-sharing",
+        "ONNX: fail the load when a session adds more anonymous memory than SHARPSERVE_ONNX_ANON_BUDGET_MB (default: half the weights, at least 64), i.e. the weights were copied instead of shared");
+
+    private ServeCommand()
     {
-        sources = new List<ModelSource>(repository.Entries.Count);
-        var failures = new List<string>();
-        foreach (ModelRepository.Entry entry in repository.Entries)
+        Command = new Command("serve", "Serve MODEL (default: the embedded demo model) over HTTP: POST /labelservice/ and the Open Inference Protocol v2 under /v2.")
         {
-            try
-            {
-                sources.Add(OpenSource(entry.ModelPath, entry.Name, cacheDirectory, inWorkers) with { Version = entry.Version });
-            }
-            catch (ModelLoadException ex)
-            {
-                failures.Add(ex.Message.Contains(entry.ModelPath, StringComparison.Ordinal) ? ex.Message : $"{entry.ModelPath}: {ex.Message}");
-            }
-            catch (IOException ex)
-            {
-                failures.Add($"{entry.ModelPath}: cannot prepare the model image in the cache directory: {ex.Message}");
-            }
-        }
-
-        if (failures.Count == 0)
-        {
-            return null;
-        }
-
-        foreach (ModelSource source in sources)
-        {
-            source.Model.Dispose();
-        }
-
-        foreach (string failure in failures)
-        {
-            Console.Error.WriteLine($"sharpserve: error: {failure}");
-        }
-
-        return 1;
-    }
-
-    /// <summary>
-    /// Prepares <paramref name="source"/> (its model image, or for ONNX its baked shared form) and opens what the
-    /// front needs. What the server and every worker map is the image Sharpserve wrote (rebuilt when the source
-    /// changed), never the user's file. In process mode (<paramref name="inWorkers"/>) the workers run the model and
-    /// the front only describes it (docs/architecture.md).
-    /// </summary>
-    /// <exception cref="ModelLoadException">The model is unusable; the message names the file.</exception>
-    /// <exception cref="IOException">The cache directory cannot be written.</exception>
-    internal static ModelSource OpenSource(string source, string name, string? cacheDirectory, bool inWorkers)
-    {
-        string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
-        string served = Prepare();
-        return new ModelSource(ModelLoader.LoadForServing(served, name, inWorkers), served, Prepare)
-        {
-            WorkersStartTogether = ModelLoader.IsModelImage(served),
+            _model, _repository, _bind, _host, _port, _threads, _workers, _workerThreads, _timeout, _maxRequests,
+            _maxRequestsJitter, _maxWorkerMemory, _cacheDirectory, _name, _maxBodySize, _queueCapacity, _requestTimeout,
+            _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps, _strictSharing,
         };
+        _model.Validators.Add(CommandLine.RefuseOptionLikeArgument);
+        Command.Validators.Add(Validate);
+        Command.SetAction((parsed, _) => RunAsync(parsed));
     }
 
-    private static ServerOptions BuildOptions(ParsedArguments parsed, List<string> problems, out string? name, out LogLevel logLevel)
+    public Command Command { get; }
+
+    public static Command Create() => new ServeCommand().Command;
+
+    /// <summary>Checks across options (each option's own value was checked by its parser).</summary>
+    private void Validate(System.CommandLine.Parsing.CommandResult result)
     {
-        var options = new ServerOptions();
-        var scheduler = new SchedulerOptions();
-        name = Value(parsed, "--name");
-        if (name is not null && (name.Length == 0 || name.Contains('/', StringComparison.Ordinal)))
+        System.CommandLine.Parsing.CommandResult parsed = result;
+        if (Setting.SourceOf(parsed, _bind) is { } bind &&
+            (Setting.SourceOf(parsed, _host) ?? Setting.SourceOf(parsed, _port)) is { } hostPort &&
+            bind.StartsWith('-') == hostPort.StartsWith('-'))
         {
-            problems.Add($"--name must be a non-empty name without '/', got '{name}'");
+            result.AddError($"give {bind} or {hostPort}, not both: --host/--port are shorthands for one --bind HOST:PORT");
         }
 
-        string? host = Value(parsed, "--host");
-        if (host is not null)
+        if (!Setting.IsGiven(parsed, _workers))
         {
-            if (host != "localhost" && !IPAddress.TryParse(host, out _))
+            foreach (Option option in (Option[])[_workerThreads, _timeout, _maxRequests, _maxRequestsJitter, _maxWorkerMemory])
             {
-                problems.Add($"--host must be an IP address or 'localhost', got '{host}'");
-            }
-
-            options = options with { Host = host };
-        }
-
-        if (Value(parsed, "--port") is { } port)
-        {
-            options = int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p <= 65535
-                ? options with { Port = p }
-                : Problem(options, problems, $"--port must be an integer from 0 to 65535, got '{port}'");
-        }
-
-        if (Value(parsed, "--threads") is { } threads)
-        {
-            options = int.TryParse(threads, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t is >= 1 and <= 1024
-                ? options with { Threads = t }
-                : Problem(options, problems, $"--threads must be an integer from 1 to 1024, got '{threads}'");
-        }
-
-        if (Value(parsed, "--max-body-size") is { } body)
-        {
-            options = HumanValues.TryParseSize(body, out long bytes) && bytes >= 1
-                ? options with { MaxRequestBodyBytes = bytes }
-                : Problem(options, problems, $"--max-body-size must be a size such as 1m or 65536, got '{body}'");
-        }
-
-        if (Value(parsed, "--graceful-timeout") is { } graceful)
-        {
-            options = HumanValues.TryParseDuration(graceful, out TimeSpan g)
-                ? options with { GracefulTimeout = g }
-                : Problem(options, problems, $"--graceful-timeout must be a duration such as 30s, got '{graceful}'");
-        }
-
-        if (Value(parsed, "--queue-capacity") is { } capacity)
-        {
-            if (int.TryParse(capacity, NumberStyles.None, CultureInfo.InvariantCulture, out int c) && c >= 1)
-            {
-                scheduler = scheduler with { QueueCapacity = c };
-            }
-            else
-            {
-                problems.Add($"--queue-capacity must be a positive integer, got '{capacity}'");
-            }
-        }
-
-        if (Value(parsed, "--request-timeout") is { } timeout)
-        {
-            if (HumanValues.TryParseDuration(timeout, out TimeSpan d) && d > TimeSpan.Zero)
-            {
-                scheduler = scheduler with { RequestTimeout = d };
-            }
-            else
-            {
-                problems.Add($"--request-timeout must be a positive duration such as 30s or 500ms, got '{timeout}'");
-            }
-        }
-
-        logLevel = LogLevel.Information;
-        if (Value(parsed, "--log-level") is { } level)
-        {
-            if (!Enum.TryParse(level, ignoreCase: true, out logLevel) || int.TryParse(level, out _))
-            {
-                problems.Add($"--log-level must be one of trace, debug, information, warning, error, got '{level}'");
-                logLevel = LogLevel.Information;
-            }
-        }
-
-        problems.AddRange(scheduler.Validate());
-        options = options with { Scheduler = scheduler };
-        if (Value(parsed, "--workers") is { } workersText)
-        {
-            if (!int.TryParse(workersText, NumberStyles.None, CultureInfo.InvariantCulture, out int workers) || workers is < 1 or > 256)
-            {
-                problems.Add($"--workers must be an integer from 1 to 256, got '{workersText}'");
-            }
-            else
-            {
-                options = options with { ProcessMode = BuildProcessMode(parsed, problems, workers, options.GracefulTimeout) };
-            }
-        }
-        else
-        {
-            foreach (string option in s_processModeOnly)
-            {
-                if (parsed.GetOption(option) is not null)
+                if (Setting.SourceOf(parsed, option) is { } source)
                 {
-                    problems.Add($"{option} applies to process mode only; add --workers N");
+                    result.AddError($"{source} applies to process mode only; add --workers N");
                 }
             }
         }
 
-        return options;
+        if (Setting.SourceOf(parsed, _repository) is { } repository)
+        {
+            if (parsed.GetValue(_model) is { } model)
+            {
+                result.AddError($"give either MODEL ('{model}') or {repository} ('{Setting.TextOf(parsed, _repository)}'), not both");
+            }
+
+            if (Setting.SourceOf(parsed, _name) is { } name)
+            {
+                result.AddError($"{name} does not apply with {repository}: the models are named by their folders");
+            }
+        }
+
+        if (Setting.SourceOf(parsed, _accessLogFormat) is { } format && !Setting.IsGiven(parsed, _accessLog))
+        {
+            result.AddError($"{format} needs --access-log FILE or '-'");
+        }
     }
 
-    private static readonly string[] s_processModeOnly =
-        ["--worker-threads", "--timeout", "--max-requests", "--max-requests-jitter", "--max-worker-memory"];
-
-    private static WorkerPoolOptions BuildProcessMode(ParsedArguments parsed, List<string> problems, int workers, TimeSpan graceful)
+    private static bool NullableText(string text, out string? value, out string reason)
     {
-        var pool = new WorkerPoolOptions { Workers = workers, GracefulTimeout = graceful };
-        if (Value(parsed, "--worker-threads") is { } threads)
-        {
-            pool = int.TryParse(threads, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t is >= 1 and <= 256
-                ? pool with { ThreadsPerWorker = t }
-                : Problem(pool, problems, $"--worker-threads must be an integer from 1 to 256, got '{threads}'");
-        }
-
-        if (Value(parsed, "--timeout") is { } timeout)
-        {
-            pool = HumanValues.TryParseDuration(timeout, out TimeSpan d) && d > TimeSpan.Zero
-                ? pool with { Timeout = d, HeartbeatPeriod = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(250).Ticks, d.Ticks / 4)) }
-                : Problem(pool, problems, $"--timeout must be a positive duration such as 30s, got '{timeout}'");
-        }
-
-        if (Value(parsed, "--max-requests") is { } max)
-        {
-            pool = long.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out long m)
-                ? pool with { MaxRequests = m }
-                : Problem(pool, problems, $"--max-requests must be a non-negative integer, got '{max}'");
-        }
-
-        if (Value(parsed, "--max-requests-jitter") is { } jitter)
-        {
-            pool = long.TryParse(jitter, NumberStyles.None, CultureInfo.InvariantCulture, out long j)
-                ? pool with { MaxRequestsJitter = j }
-                : Problem(pool, problems, $"--max-requests-jitter must be a non-negative integer, got '{jitter}'");
-        }
-
-        if (Value(parsed, "--max-worker-memory") is { } memory)
-        {
-            pool = HumanValues.TryParseSize(memory, out long bytes) && bytes > 0
-                ? pool with { MaxWorkerMemoryBytes = bytes }
-                : Problem(pool, problems, $"--max-worker-memory must be a size such as 512m, got '{memory}'");
-        }
-
-        return pool;
+        value = text;
+        reason = "must not be empty";
+        return text.Length > 0;
     }
 
-    private static T Problem<T>(T options, List<string> problems, string message)
+    private static bool NullableModelName(string text, out string? value, out string reason)
     {
-        problems.Add(message);
-        return options;
+        bool valid = ModelName(text, out string name, out reason);
+        value = name;
+        return valid;
     }
-
-    /// <summary>Flags win over the environment (SHARPSERVE_PORT for --port), which wins over defaults.</summary>
-    private static string? Value(ParsedArguments parsed, string option)
-    {
-        string? value = parsed.GetOption(option);
-        if (value is not null)
-        {
-            return value;
-        }
-
-        string? fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable(option));
-        return string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment;
-    }
-
-    /// <summary>Where <see cref="Value"/> found an option, for messages: the flag, or its environment variable.</summary>
-    private static string Setting(ParsedArguments parsed, string option) =>
-        parsed.GetOption(option) is not null ? option : EnvironmentVariable(option);
-
-    private static string EnvironmentVariable(string option) => "SHARPSERVE_" + option[2..].Replace('-', '_').ToUpperInvariant();
 }

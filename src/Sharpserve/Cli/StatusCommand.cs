@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Sharpserve.Hosting;
 using System.Text.Json;
 
 namespace Sharpserve.Cli;
@@ -5,48 +7,84 @@ namespace Sharpserve.Cli;
 /// <summary><c>sharpserve status [--url URL]</c>: a table of the server's models and worker processes, from GET /status.</summary>
 internal static class StatusCommand
 {
-    private static readonly string[] s_valueOptions = ["--url"];
-    private static readonly string[] s_flagOptions = ["--help", "--json"];
-
-    public const string Help = """
-        Usage: sharpserve status [--url http://127.0.0.1:8000] [--json]
-
+    public const string Epilog = """
         Shows each model's mode, readiness and queue, and per worker process: pid, state, requests served,
         anonymous memory (heap) and resident mapped model bytes. --json prints GET /status as it is.
         """;
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    public static Command Create()
     {
-        ParsedArguments parsed = ParsedArguments.Parse(args, s_valueOptions, s_flagOptions, out string? error);
-        if (error is not null || parsed.Positionals.Count > 0)
+        var url = new Option<Uri>("--url")
         {
-            return CommandLine.Fail($"{error ?? "status takes no arguments"} (see 'sharpserve status --help')");
+            Description = "the server: http://HOST:PORT or unix:PATH (default http://127.0.0.1:8000)",
+            HelpName = "URL",
+            DefaultValueFactory = _ => new Uri("http://127.0.0.1:8000"),
+            CustomParser = ParseUrl,
+        };
+        var json = new Option<bool>("--json") { Description = "print GET /status as it is" };
+        var command = new Command("status", "Models and worker processes of a running server.") { url, json };
+        command.SetAction((parsed, _) => RunAsync(parsed.GetValue(url)!, parsed.GetValue(json)));
+        return command;
+    }
+
+    /// <summary>http://HOST:PORT (https too), or unix:PATH for a server listening on a Unix socket.</summary>
+    private static Uri ParseUrl(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        string text = result.Tokens[^1].Value;
+        if (text.StartsWith("unix:", StringComparison.OrdinalIgnoreCase) && text.Length > 5)
+        {
+            return new Uri("unix://" + Path.GetFullPath(text[5..].TrimStart('/').Insert(0, "/")));
         }
 
-        if (parsed.HasFlag("--help"))
+        if (Uri.TryCreate(text, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https")
         {
-            Console.Out.WriteLine(Help);
-            return 0;
+            return uri;
         }
 
-        string url = (parsed.GetOption("--url") ?? "http://127.0.0.1:8000").TrimEnd('/');
+        result.AddError($"--url must be http://HOST:PORT or unix:PATH, got '{text}'");
+        return new Uri("http://127.0.0.1:8000");
+    }
+
+    private static async Task<int> RunAsync(Uri url, bool printJson)
+    {
         string body;
+        string shown = url.Scheme == "unix" ? $"unix:{url.AbsolutePath}" : url.ToString().TrimEnd('/');
         try
         {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            body = await client.GetStringAsync(new Uri(url + "/status"));
+            ListenAddress target = url.Scheme == "unix"
+                ? ListenAddress.Unix(url.AbsolutePath)
+                : ListenAddress.Tcp(System.Net.IPAddress.Loopback, 0);
+            using HttpClient client = url.Scheme == "unix"
+                ? SelfClient.Create(target, TimeSpan.FromSeconds(10))
+                : new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            Uri status = url.Scheme == "unix" ? new Uri("/status", UriKind.Relative) : new Uri(url.ToString().TrimEnd('/') + "/status");
+            body = await client.GetStringAsync(status);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException or IOException)
         {
-            return CommandLine.Fail($"cannot read {url}/status: {ex.Message}", 1);
+            return CommandLine.Fail($"cannot read {shown}/status: {ex.Message}", CommandLine.RuntimeFailure);
         }
 
-        if (parsed.HasFlag("--json"))
+        if (printJson)
         {
             Console.Out.WriteLine(body);
             return 0;
         }
 
+        try
+        {
+            PrintTable(body);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return CommandLine.Fail($"{shown}/status is not a Sharpserve status: {ex.Message}", CommandLine.RuntimeFailure);
+        }
+
+        return 0;
+    }
+
+    private static void PrintTable(string body)
+    {
         using JsonDocument json = JsonDocument.Parse(body);
         JsonElement root = json.RootElement;
         JsonElement front = root.GetProperty("front");
@@ -68,7 +106,6 @@ internal static class StatusCommand
             }
         }
 
-        return 0;
     }
 
     private static string Mib(JsonElement element, string property) =>

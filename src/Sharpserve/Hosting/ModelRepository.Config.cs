@@ -40,7 +40,9 @@ internal sealed partial class ModelRepository
                 return null;
             }
 
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
+            // Editors on some systems save UTF-8 with a byte-order mark, which JsonDocument does not skip by itself.
+            byte[] bytes = File.ReadAllBytes(path);
+            document = JsonDocument.Parse(bytes.AsMemory(bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0));
         }
         catch (JsonException ex)
         {

@@ -1,4 +1,5 @@
 using Sharpserve.Core.Scheduling;
+using Sharpserve.Http;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.Hosting;
@@ -6,11 +7,14 @@ namespace Sharpserve.Hosting;
 /// <summary>Everything <c>sharpserve serve</c> needs, parsed and validated once at start.</summary>
 public sealed record ServerOptions
 {
-    /// <summary>Address to bind. Loopback unless the operator says otherwise.</summary>
+    /// <summary>Address to bind when <see cref="Listen"/> is empty. Loopback unless the operator says otherwise.</summary>
     public string Host { get; init; } = "127.0.0.1";
 
-    /// <summary>TCP port; 0 picks a free one (tests).</summary>
-    public int Port { get; init; } = 8000;
+    /// <summary>TCP port when <see cref="Listen"/> is empty; 0 picks a free one (tests).</summary>
+    public int Port { get; init; } = ListenAddress.DefaultPort;
+
+    /// <summary>Where to listen (<c>--bind</c>, repeatable); empty means <see cref="Host"/>:<see cref="Port"/>.</summary>
+    public IReadOnlyList<ListenAddress> Listen { get; init; } = [];
 
     /// <summary>Executor threads per model; defaults to the core count.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
@@ -24,8 +28,20 @@ public sealed record ServerOptions
     /// <summary>Rounds of warm-up requests sent through the HTTP path of each endpoint before ready.</summary>
     public int HttpWarmupRounds { get; init; } = 40;
 
+    /// <summary>One line per request to a file or standard output; null (the default) writes none.</summary>
+    public AccessLogOptions? AccessLog { get; init; }
+
+    /// <summary>Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (<c>--forwarded-allow-ips</c>).</summary>
+    public TrustedProxies ForwardedAllowIps { get; init; } = TrustedProxies.Loopback;
+
     public SchedulerOptions Scheduler { get; init; } = new();
 
     /// <summary>Process mode's settings; null runs thread mode (executor threads in this process).</summary>
     public WorkerPoolOptions? ProcessMode { get; init; }
+
+    /// <summary>The addresses to listen on: <see cref="Listen"/>, or <see cref="Host"/>:<see cref="Port"/>.</summary>
+    public IReadOnlyList<ListenAddress> Listeners =>
+        Listen.Count > 0 ? Listen
+        : ListenAddress.TryFromHost(Host, Port, out ListenAddress? listen, out string? error) ? [listen!]
+        : throw new ArgumentException($"host {error}", nameof(Host));
 }

@@ -25,7 +25,7 @@ public sealed partial class SharpserveServer
 
         int sent = 0;
         var refused = new HashSet<ServedModel>();
-        using (var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) })
+        using (HttpClient client = SelfClient.Create(ListenAddresses[0], TimeSpan.FromSeconds(60)))
         {
             client.DefaultRequestHeaders.Add(WarmupGate.HeaderName, _warmupGate.Token);
             // Up to HttpWarmupRounds rounds, fewer for a slow model (WarmupBudget).

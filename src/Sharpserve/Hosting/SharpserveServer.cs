@@ -1,4 +1,4 @@
-using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -31,6 +31,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private IReadOnlyList<ModelSource> _sources = [];
     private readonly RequestMetrics _requestMetrics = new();
     private readonly RequestMetrics _warmupMetrics = new();
+    private Listeners? _listeners;
+    private AccessLog? _accessLog;
     private int _disposed;
 
     private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate)
@@ -42,8 +44,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sharpserve");
     }
 
-    /// <summary>The bound address, e.g. http://127.0.0.1:8000 (with the real port when 0 was asked for).</summary>
+    /// <summary>
+    /// Where a client on this machine reaches the first listener, e.g. http://127.0.0.1:8000/ (with the real port when 0
+    /// was asked for; a loopback address for a wildcard bind; http://localhost/ for a Unix socket).
+    /// </summary>
     public Uri Address { get; private set; } = null!;
+
+    /// <summary>Every address the server listens on, with real ports.</summary>
+    public IReadOnlyList<ListenAddress> ListenAddresses { get; private set; } = [];
 
     public ModelRegistry Registry => _registry;
 
@@ -75,6 +83,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(models);
+        // Every address is checked before anything starts, so a port in use or an address that is not this machine's
+        // is one clear line (ListenException), with no worker process started for nothing.
+        Listeners listeners = Listeners.Check(options.Listeners);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         if (configureLogging is not null)
@@ -83,15 +94,19 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.GracefulTimeout);
+        RejectionBodies? rejections = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
-            IPAddress address = options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
-            kestrel.Listen(address, options.Port);
+            rejections = new RejectionBodies(kestrel.Limits);
+            listeners.Configure(kestrel, rejections.Use);
         });
 
         ILoggerFactory loggerFactory = builder.Services.BuildServiceProvider().GetRequiredService<ILoggerFactory>();
+        AccessLog? accessLog = options.AccessLog is { } accessLogOptions
+            ? AccessLog.Open(accessLogOptions, options.ForwardedAllowIps, loggerFactory.CreateLogger("Sharpserve.AccessLog"))
+            : null;
         ILogger executorLogger = loggerFactory.CreateLogger("Sharpserve.Execution");
         ILogger poolLogger = loggerFactory.CreateLogger("Sharpserve.Supervision");
         var served = new List<ServedModel>(models.Count);
@@ -119,20 +134,33 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         registry.Start();
         var warmupGate = new WarmupGate();
         WebApplication app = builder.Build();
-        var server = new SharpserveServer(app, registry, options, warmupGate) { _sources = models };
+        var server = new SharpserveServer(app, registry, options, warmupGate) { _sources = models, _listeners = listeners, _accessLog = accessLog };
         server.MapEndpoints();
         app.Lifetime.ApplicationStopping.Register(server.OnStopping);
 
-        await app.StartAsync();
-        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Address = new Uri(bound);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
+        {
+            // Lost a race with another process for an address checked above.
+            await server.DisposeAsync();
+            SocketError code = (ex as System.Net.Sockets.SocketException ?? ex.InnerException as System.Net.Sockets.SocketException)?.SocketErrorCode ?? SocketError.SocketError;
+            throw new ListenException(Listeners.Explain(listeners.Requested[0], code, ex.Message), ex);
+        }
+
+        listeners.SecureUnixSockets();
+        server.ListenAddresses = listeners.Bound;
+        server.Address = SelfClient.BaseAddress(server.ListenAddresses[0]);
+        string addresses = string.Join(", ", server.ListenAddresses);
         if (options.ProcessMode is { } mode)
         {
-            Log.ListeningProcessMode(server._logger, server.Address, registry.Default.Name, mode.Workers, mode.ThreadsPerWorker);
+            Log.ListeningProcessMode(server._logger, addresses, registry.Default.Name, mode.Workers, mode.ThreadsPerWorker);
         }
         else
         {
-            Log.Listening(server._logger, server.Address, registry.Default.Name, options.Threads);
+            Log.Listening(server._logger, addresses, registry.Default.Name, options.Threads);
         }
 
         if (registry.All.Count > 1)
@@ -156,15 +184,15 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         {
             server = await StartAsync(options, models, logging => ConfigureConsoleLogging(logging, logLevel));
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is ListenException or IOException)
         {
-            // Kestrel reports a port in use or an address it cannot bind as an IOException.
+            // A listener that cannot be bound (ListenException) or an access log that cannot be opened (IOException).
             foreach (ModelSource model in models)
             {
                 model.Model.Dispose();
             }
 
-            Console.Error.WriteLine($"sharpserve: error: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
+            Console.Error.WriteLine($"sharpserve: error: {ex.Message}");
             return 1;
         }
 
@@ -214,6 +242,12 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         await _app.StopAsync();
         await _registry.DisposeAsync();
         await _app.DisposeAsync();
+        _listeners?.RemoveUnixSockets();
+        if (_accessLog is not null)
+        {
+            await _accessLog.DisposeAsync();
+        }
+
         Log.Stopped(_logger);
     }
 
@@ -270,64 +304,37 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Reopens the access log (SIGUSR1, after a log rotation moved it).</summary>
+    public void ReopenLogs() => _accessLog?.Reopen();
+
     private void MapEndpoints()
     {
         var labelService = new LabelServiceEndpoint(_registry, _warmupGate);
         var oip = new OipEndpoints(_registry, _warmupGate);
-        _app.Use(HandleErrorsAsync);
+        var middleware = new RequestMiddleware(
+            _warmupGate, _requestMetrics, _warmupMetrics, _accessLog, _registry, _options.MaxRequestBodyBytes, _logger);
+        _app.Use(middleware.InvokeAsync);
         _app.MapPost("/labelservice/", labelService.PostAsync);
-        _app.MapGet("/labelservice/", labelService.GetAsync);
-        _app.MapGet("/v2/health/live", oip.LiveAsync);
-        _app.MapGet("/v2/health/ready", oip.ReadyAsync);
-        _app.MapGet("/v2", oip.ServerMetadataAsync);
-        _app.MapGet("/v2/models/{name}", oip.ModelMetadataAsync);
-        _app.MapGet("/v2/models/{name}/versions/{version}", oip.ModelMetadataAsync);
-        _app.MapGet("/v2/models/{name}/ready", oip.ModelReadyAsync);
-        _app.MapGet("/v2/models/{name}/versions/{version}/ready", oip.ModelReadyAsync);
+        // HEAD answers like GET without a body on every GET route: load balancers probe health with HEAD.
+        string[] get = [HttpMethods.Get, HttpMethods.Head];
+        _app.MapMethods("/labelservice/", get, labelService.GetAsync);
+        _app.MapMethods("/v2/health/live", get, oip.LiveAsync);
+        _app.MapMethods("/v2/health/ready", get, oip.ReadyAsync);
+        _app.MapMethods("/v2", get, oip.ServerMetadataAsync);
+        _app.MapMethods("/v2/models/{name}", get, oip.ModelMetadataAsync);
+        _app.MapMethods("/v2/models/{name}/versions/{version}", get, oip.ModelMetadataAsync);
+        _app.MapMethods("/v2/models/{name}/ready", get, oip.ModelReadyAsync);
+        _app.MapMethods("/v2/models/{name}/versions/{version}/ready", get, oip.ModelReadyAsync);
         _app.MapPost("/v2/models/{name}/infer", oip.InferAsync);
         _app.MapPost("/v2/models/{name}/versions/{version}/infer", oip.InferAsync);
-        _app.MapGet("/status", new StatusEndpoint(_registry).GetAsync);
-        _app.MapGet("/metrics", new MetricsEndpoint(_registry, _requestMetrics).GetAsync);
-        _app.MapFallback(context => HttpErrors.WriteAsync(
-            context, StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}"));
+        _app.MapMethods("/status", get, new StatusEndpoint(_registry).GetAsync);
+        _app.MapMethods("/metrics", get, new MetricsEndpoint(_registry, _requestMetrics).GetAsync);
     }
-
-    private async Task HandleErrorsAsync(HttpContext context, RequestDelegate next)
-    {
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        try
-        {
-            await next(context);
-        }
-        catch (BadHttpRequestException ex)
-        {
-            string message = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? $"the request body is larger than the limit of {_options.MaxRequestBodyBytes} bytes (--max-body-size)"
-                : $"bad request: {ex.Message}";
-            await HttpErrors.WriteAsync(context, ex.StatusCode, message);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away; there is nobody to answer.
-        }
-        catch (Exception ex)
-        {
-            Log.UnhandledError(_logger, ex, context.Request.Method, context.Request.Path.Value ?? "");
-            await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal server error");
-        }
-
-        // Warm-up requests are recorded too, but apart, so the recording code is compiled before the first client.
-        (_warmupGate.IsWarmupRequest(context) ? _warmupMetrics : _requestMetrics).Record(RouteOf(context), context.Response.StatusCode, start);
-    }
-
-    /// <summary>The matched route template (bounded label cardinality), or "unmatched".</summary>
-    private static string RouteOf(HttpContext context) =>
-        (context.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
 
     private static partial class Log
     {
-        [LoggerMessage(3001, LogLevel.Information, "Listening on {Address}, model '{Model}', {Threads} executor threads; warming up")]
-        public static partial void Listening(ILogger logger, Uri address, string model, int threads);
+        [LoggerMessage(3001, LogLevel.Information, "Listening on {Addresses}, model '{Model}', {Threads} executor threads; warming up")]
+        public static partial void Listening(ILogger logger, string addresses, string model, int threads);
 
         [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP)")]
         public static partial void Ready(ILogger logger, int requests);
@@ -341,8 +348,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3005, LogLevel.Information, "Stopped")]
         public static partial void Stopped(ILogger logger);
 
-        [LoggerMessage(3007, LogLevel.Information, "Listening on {Address}, model '{Model}', {Workers} worker processes x {Threads} thread(s); warming up")]
-        public static partial void ListeningProcessMode(ILogger logger, Uri address, string model, int workers, int threads);
+        [LoggerMessage(3007, LogLevel.Information, "Listening on {Addresses}, model '{Model}', {Workers} worker processes x {Threads} thread(s); warming up")]
+        public static partial void ListeningProcessMode(ILogger logger, string addresses, string model, int workers, int threads);
 
         [LoggerMessage(3008, LogLevel.Information, "Reload requested")]
         public static partial void ReloadRequested(ILogger logger);
@@ -359,7 +366,5 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3012, LogLevel.Warning, "Warm-up request to model '{Model}' version {Version} answered {Status} {Error}: the model refuses the front's synthesised input (its workers warmed up with one they checked); serving it")]
         public static partial void WarmupRequestRefused(ILogger logger, string model, string version, int status, string error);
 
-        [LoggerMessage(3006, LogLevel.Error, "Unhandled error on {Method} {Path}")]
-        public static partial void UnhandledError(ILogger logger, Exception exception, string method, string path);
     }
 }

@@ -4,10 +4,13 @@ namespace Sharpserve.Hosting;
 
 /// <summary>
 /// gunicorn's operational signals: SIGHUP reloads the model, SIGTTIN adds a worker, SIGTTOU removes one.
-/// SIGTERM and SIGINT are the host's (graceful shutdown).
+/// SIGUSR1 reopens the access log. SIGTERM and SIGINT are the host's (graceful shutdown).
 /// </summary>
 internal sealed class SignalHandlers : IDisposable
 {
+    /// <summary>SIGUSR1 (10 on Linux): reopen the access log, as gunicorn does, for log rotation.</summary>
+    private const PosixSignal SigUsr1 = (PosixSignal)10;
+
     private readonly PosixSignalRegistration[] _registrations;
 
     private SignalHandlers(PosixSignalRegistration[] registrations) => _registrations = registrations;
@@ -35,6 +38,11 @@ internal sealed class SignalHandlers : IDisposable
             {
                 context.Cancel = true;
                 server.Scale(-1);
+            }),
+            PosixSignalRegistration.Create(SigUsr1, context =>
+            {
+                context.Cancel = true;
+                server.ReopenLogs();
             }),
         ]);
     }

@@ -49,6 +49,6 @@ internal static class HttpErrors
             writer.WriteEndObject();
         }
 
-        return context.Response.BodyWriter.FlushAsync().AsTask();
+        return ResponseBody.CompleteAsync(context).AsTask();
     }
 }

@@ -36,13 +36,18 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
 
     public Task GetAsync(HttpContext context)
     {
-        string? text = context.Request.Query["text"];
-        if (string.IsNullOrEmpty(text))
+        if (!QueryText.TryGet(context.Request.QueryString.Value, "text", out byte[]? text))
+        {
+            return HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                "?text= is not valid UTF-8 once percent-decoded (or has a '%' without two hex digits)");
+        }
+
+        if (text is not { Length: > 0 })
         {
             return HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "give the text as ?text=... or POST it as the request body");
         }
 
-        return ClassifyAsync(context, Encoding.UTF8.GetBytes(text));
+        return ClassifyAsync(context, text);
     }
 
     private async Task ClassifyAsync(HttpContext context, byte[] text)
@@ -111,7 +116,7 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
             }
         }
 
-        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        await ResponseBody.CompleteAsync(context, context.RequestAborted);
     }
 
     private static bool TryReadQuery(HttpContext context, out int k, out float threshold, out bool kGiven, out string? error)

@@ -105,7 +105,7 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
             OipResponseWriter.WriteInferResponse(writer, model, request, result.Response!);
         }
 
-        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        await ResponseBody.CompleteAsync(context, context.RequestAborted);
     }
 
     /// <summary>
@@ -156,6 +156,6 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
             write(writer);
         }
 
-        return context.Response.BodyWriter.FlushAsync().AsTask();
+        return ResponseBody.CompleteAsync(context).AsTask();
     }
 }

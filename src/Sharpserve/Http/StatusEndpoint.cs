@@ -38,7 +38,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
             w.WriteEndObject();
         }
 
-        return context.Response.BodyWriter.FlushAsync().AsTask();
+        return ResponseBody.CompleteAsync(context).AsTask();
     }
 
     private static void WriteModel(Utf8JsonWriter w, ServedModel model)

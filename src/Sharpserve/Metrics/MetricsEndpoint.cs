@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -23,7 +24,8 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
         Gauge(text, "sharpserve_process_anonymous_bytes", "Anonymous memory (heap and other non-file pages) of the front process.", front.AnonymousBytes);
         Gauge(text, "sharpserve_process_pss_bytes", "Proportional set size of the front process.", front.PssBytes);
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        return context.Response.WriteAsync(text.ToString());
+        context.Response.BodyWriter.Write(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        return Http.ResponseBody.CompleteAsync(context).AsTask();
     }
 
     private void WriteRequests(StringBuilder text)

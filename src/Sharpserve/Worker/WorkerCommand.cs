@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -16,17 +17,23 @@ namespace Sharpserve.Worker;
 /// </summary>
 internal static class WorkerCommand
 {
-    private static readonly string[] s_valueOptions = ["--socket", "--model", "--name", "--id", "--threads"];
-
-    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    public static Command Create()
     {
-        ParsedArguments parsed = ParsedArguments.Parse(args, s_valueOptions, [], out string? error);
-        string? socketPath = parsed.GetOption("--socket");
-        string? modelPath = parsed.GetOption("--model");
-        string name = parsed.GetOption("--name") ?? "model";
-        if (error is not null || socketPath is null || modelPath is null ||
-            !int.TryParse(parsed.GetOption("--id"), NumberStyles.None, CultureInfo.InvariantCulture, out int workerId) ||
-            !int.TryParse(parsed.GetOption("--threads") ?? "1", NumberStyles.None, CultureInfo.InvariantCulture, out int threads) || threads < 1)
+        var socket = new Option<string>("--socket") { Description = "the front's Unix socket", Required = true };
+        var model = new Option<string>("--model") { Description = "the prepared model to map", Required = true };
+        var name = new Option<string>("--name") { Description = "the model's name", DefaultValueFactory = _ => "model" };
+        var id = new Option<int>("--id") { Description = "this worker's id, given by the front", Required = true };
+        var threads = new Option<int>("--threads") { Description = "executor threads", DefaultValueFactory = _ => 1 };
+        var command = new Command("worker", "Internal: one worker process of 'serve --workers N'.") { socket, model, name, id, threads };
+        command.Hidden = true;
+        command.SetAction((parsed, _) => RunAsync(
+            parsed.GetValue(socket)!, parsed.GetValue(model)!, parsed.GetValue(name)!, parsed.GetValue(id), parsed.GetValue(threads)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string socketPath, string modelPath, string name, int workerId, int threads)
+    {
+        if (threads < 1)
         {
             return CommandLine.Fail("worker is started by 'sharpserve serve --workers N', not by hand");
         }

@@ -1,0 +1,190 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Sharpserve.Abstractions;
+using Sharpserve.Core.Scheduling;
+using Sharpserve.Demo;
+using Sharpserve.Hosting;
+using Sharpserve.Http;
+using Sharpserve.Supervision;
+
+namespace Sharpserve.Cli;
+
+internal sealed partial class ServeCommand
+{
+    private async Task<int> RunAsync(ParseResult parsed)
+    {
+        ServerOptions options = BuildOptions(parsed);
+        LogLevel logLevel = parsed.GetValue(_logLevel);
+        string? cacheDirectory = parsed.GetValue(_cacheDirectory);
+        if (parsed.GetValue(_strictSharing))
+        {
+            // Read by the ONNX backend here and, inherited, in every worker process.
+            Environment.SetEnvironmentVariable("SHARPSERVE_ONNX_STRICT_SHARING", "1");
+        }
+
+        bool inWorkers = options.ProcessMode is not null;
+        ModelLoader.SetDefaultOnnxIntraOpThreads(options.ProcessMode is { } pool ? pool.Workers * pool.ThreadsPerWorker : options.Threads);
+        if (parsed.GetValue(_repository) is { } repositoryPath)
+        {
+            ModelRepository repository = ModelRepository.Scan(repositoryPath, Setting.SourceOf(parsed, _repository)!);
+            if (repository.Problems.Count > 0)
+            {
+                // Configuration errors are all reported at once, each naming the setting.
+                foreach (string problem in repository.Problems)
+                {
+                    Console.Error.WriteLine($"sharpserve: error: {problem}");
+                }
+
+                return CommandLine.UsageError; // the repository's layout and config.json are configuration, like flags
+            }
+
+            return OpenRepository(repository, cacheDirectory, inWorkers, out List<ModelSource> sources) is { } failed
+                ? failed
+                : await SharpserveServer.RunAsync(options, sources, logLevel);
+        }
+
+        string? modelPath = parsed.GetValue(_model);
+        bool isDemo = modelPath is null;
+        if (modelPath is not null && Directory.Exists(modelPath))
+        {
+            return CommandLine.Fail($"'{modelPath}' is a directory; give a model file (e.g. model.bin), or serve a model repository with --model-repository {modelPath}", CommandLine.RuntimeFailure);
+        }
+
+        if (modelPath is not null && !File.Exists(modelPath))
+        {
+            return CommandLine.Fail($"model file '{modelPath}' does not exist", CommandLine.RuntimeFailure);
+        }
+
+        try
+        {
+            modelPath ??= DemoModel.EnsureExtracted();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return CommandLine.Fail($"cannot write the demo model to the cache directory: {ex.Message}", CommandLine.RuntimeFailure);
+        }
+
+        string name = parsed.GetValue(_name) ?? (isDemo ? DemoModel.Name : Path.GetFileNameWithoutExtension(modelPath));
+        ModelSource model;
+        try
+        {
+            model = OpenSource(modelPath, name, cacheDirectory, inWorkers);
+        }
+        catch (ModelLoadException ex)
+        {
+            return CommandLine.Fail(ex.Message, CommandLine.RuntimeFailure);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return CommandLine.Fail($"cannot prepare the model image in the cache directory: {ex.Message}", CommandLine.RuntimeFailure);
+        }
+
+        return await SharpserveServer.RunAsync(options, [model], logLevel);
+    }
+
+    /// <summary>The parsed and checked options (each value was validated by its parser, the combinations by <see cref="Validate"/>).</summary>
+    private ServerOptions BuildOptions(ParseResult parsed)
+    {
+        IReadOnlyList<ListenAddress> binds = parsed.GetValue(_bind) ?? [];
+        int port = parsed.GetValue(_port);
+        string host = parsed.GetValue(_host)!;
+        IReadOnlyList<ListenAddress> listen = binds.Count > 0 ? binds
+            : ListenAddress.TryFromHost(host, port, out ListenAddress? single, out _) ? [single!]
+            : throw new InvalidOperationException("the host was validated by its parser");
+        var scheduler = new SchedulerOptions
+        {
+            QueueCapacity = parsed.GetValue(_queueCapacity),
+            RequestTimeout = parsed.GetValue(_requestTimeout),
+        };
+        TimeSpan graceful = parsed.GetValue(_gracefulTimeout);
+        string? accessLog = parsed.GetValue(_accessLog);
+        return new ServerOptions
+        {
+            Listen = listen,
+            Threads = parsed.GetValue(_threads),
+            MaxRequestBodyBytes = parsed.GetValue(_maxBodySize),
+            GracefulTimeout = graceful,
+            Scheduler = scheduler,
+            AccessLog = accessLog is null ? null : new AccessLogOptions(accessLog, parsed.GetValue(_accessLogFormat)),
+            ForwardedAllowIps = parsed.GetValue(_forwardedAllowIps)!,
+            ProcessMode = Setting.IsGiven(parsed, _workers) ? BuildProcessMode(parsed, graceful) : null,
+        };
+    }
+
+    private WorkerPoolOptions BuildProcessMode(ParseResult parsed, TimeSpan graceful)
+    {
+        TimeSpan timeout = parsed.GetValue(_timeout);
+        return new WorkerPoolOptions
+        {
+            Workers = parsed.GetValue(_workers),
+            GracefulTimeout = graceful,
+            ThreadsPerWorker = parsed.GetValue(_workerThreads),
+            Timeout = timeout,
+            HeartbeatPeriod = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(250).Ticks, timeout.Ticks / 4)),
+            MaxRequests = parsed.GetValue(_maxRequests),
+            MaxRequestsJitter = parsed.GetValue(_maxRequestsJitter),
+            MaxWorkerMemoryBytes = parsed.GetValue(_maxWorkerMemory),
+        };
+    }
+
+    /// <summary>
+    /// Opens every (model, version) of a scanned repository, in its order (the first is the default model). All of
+    /// them are tried so that every unusable model is reported at once; then nothing is served.
+    /// </summary>
+    /// <returns>null when all opened; otherwise the exit code, 1, with the failures printed.</returns>
+    private static int? OpenRepository(ModelRepository repository, string? cacheDirectory, bool inWorkers, out List<ModelSource> sources)
+    {
+        sources = new List<ModelSource>(repository.Entries.Count);
+        var failures = new List<string>();
+        foreach (ModelRepository.Entry entry in repository.Entries)
+        {
+            try
+            {
+                sources.Add(OpenSource(entry.ModelPath, entry.Name, cacheDirectory, inWorkers) with { Version = entry.Version });
+            }
+            catch (ModelLoadException ex)
+            {
+                failures.Add(ex.Message.Contains(entry.ModelPath, StringComparison.Ordinal) ? ex.Message : $"{entry.ModelPath}: {ex.Message}");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                failures.Add($"{entry.ModelPath}: cannot prepare the model image in the cache directory: {ex.Message}");
+            }
+        }
+
+        if (failures.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (ModelSource source in sources)
+        {
+            source.Model.Dispose();
+        }
+
+        foreach (string failure in failures)
+        {
+            Console.Error.WriteLine($"sharpserve: error: {failure}");
+        }
+
+        return CommandLine.RuntimeFailure;
+    }
+
+    /// <summary>
+    /// Prepares <paramref name="source"/> (its model image, or for ONNX its baked shared form) and opens what the
+    /// front needs. What the server and every worker map is the image Sharpserve wrote (rebuilt when the source
+    /// changed), never the user's file. In process mode (<paramref name="inWorkers"/>) the workers run the model and
+    /// the front only describes it (docs/architecture.md).
+    /// </summary>
+    /// <exception cref="ModelLoadException">The model is unusable; the message names the file.</exception>
+    /// <exception cref="IOException">The cache directory cannot be written.</exception>
+    internal static ModelSource OpenSource(string source, string name, string? cacheDirectory, bool inWorkers)
+    {
+        string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
+        string served = Prepare();
+        return new ModelSource(ModelLoader.LoadForServing(served, name, inWorkers), served, Prepare)
+        {
+            WorkersStartTogether = ModelLoader.IsModelImage(served),
+        };
+    }
+}

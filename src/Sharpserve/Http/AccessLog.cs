@@ -1,0 +1,192 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Sharpserve.Http;
+
+/// <summary>
+/// The access log (<c>--access-log FILE|-</c>): one line per request, written off the request thread. Requests
+/// hand a small record to a bounded channel (one TryWrite); one writer task formats lines into a buffer and writes
+/// it when the channel runs dry or the buffer fills, so a busy server writes many lines per system call. When the
+/// writer cannot keep up the newest lines are dropped and counted, never queued without bound or waited for.
+/// SIGUSR1 reopens the file (log rotation).
+/// </summary>
+internal sealed partial class AccessLog : IAsyncDisposable
+{
+    /// <summary>Lines waiting for the writer; past this they are dropped (counted in /metrics).</summary>
+    private const int Capacity = 65536;
+
+    /// <summary>Bytes formatted before a write even while more lines wait.</summary>
+    private const int WriteThreshold = 64 * 1024;
+
+    private readonly Channel<AccessLogEntry> _entries = Channel.CreateBounded<AccessLogEntry>(
+        new BoundedChannelOptions(Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly AccessLogOptions _options;
+    private readonly AccessLogFormatter _formatter;
+    private readonly ILogger _logger;
+    private readonly Lock _streamLock = new();
+    private readonly Task _writing;
+    private Stream _stream;
+    private long _dropped;
+    private long _written;
+
+    private AccessLog(AccessLogOptions options, TrustedProxies proxies, Stream stream, ILogger logger)
+    {
+        _options = options;
+        _formatter = new AccessLogFormatter(options.Format, proxies);
+        _stream = stream;
+        _logger = logger;
+        _writing = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Lines dropped because the writer could not keep up.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Lines written.</summary>
+    public long Written => Interlocked.Read(ref _written);
+
+    /// <summary>Opens the file for appending (created with mode 0640), or standard output for "-".</summary>
+    /// <exception cref="IOException">The file cannot be opened; the message names it.</exception>
+    public static AccessLog Open(AccessLogOptions options, TrustedProxies proxies, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new AccessLog(options, proxies, OpenStream(options), logger);
+    }
+
+    private static Stream OpenStream(AccessLogOptions options)
+    {
+        if (options.ToStandardOutput)
+        {
+            return Console.OpenStandardOutput();
+        }
+
+        try
+        {
+            var file = new FileStreamOptions
+            {
+                Mode = FileMode.Append,
+                Access = FileAccess.Write,
+                Share = FileShare.ReadWrite | FileShare.Delete,
+                BufferSize = 0, // lines are batched here; FileStream's own buffer would copy them once more
+            };
+            if (!OperatingSystem.IsWindows())
+            {
+                file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+            }
+
+            return new FileStream(options.Path, file);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException or ArgumentException or NotSupportedException)
+        {
+            throw new IOException($"cannot open the access log '{options.Path}': {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Hands a line to the writer; never blocks (a full queue drops the line and counts it).</summary>
+    public void Record(in AccessLogEntry entry)
+    {
+        if (!_entries.Writer.TryWrite(entry))
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    /// <summary>Reopens the file at its path, after a log rotation moved it (SIGUSR1).</summary>
+    public void Reopen()
+    {
+        if (_options.ToStandardOutput)
+        {
+            return;
+        }
+
+        try
+        {
+            Stream fresh = OpenStream(_options);
+            Stream old;
+            lock (_streamLock)
+            {
+                old = _stream;
+                _stream = fresh;
+            }
+
+            old.Dispose();
+            Log.Reopened(_logger, _options.Path);
+        }
+        catch (IOException ex)
+        {
+            Log.ReopenFailed(_logger, ex, _options.Path);
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var buffer = new ArrayBufferWriter<byte>(WriteThreshold * 2);
+        ChannelReader<AccessLogEntry> reader = _entries.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            long lines = 0;
+            while (reader.TryRead(out AccessLogEntry entry))
+            {
+                _formatter.Write(entry, buffer);
+                lines++;
+                if (buffer.WrittenCount >= WriteThreshold)
+                {
+                    Flush(buffer);
+                }
+            }
+
+            Flush(buffer);
+            Interlocked.Add(ref _written, lines);
+        }
+    }
+
+    private void Flush(ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.WrittenCount == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            lock (_streamLock)
+            {
+                _stream.Write(buffer.WrittenSpan);
+                _stream.Flush();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+            // A full disk must not stop serving: the lines are lost, said once per failure.
+            Log.WriteFailed(_logger, ex, _options.Path);
+        }
+
+        buffer.ResetWrittenCount();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _entries.Writer.TryComplete();
+        await _writing.ConfigureAwait(false);
+        lock (_streamLock)
+        {
+            if (!_options.ToStandardOutput)
+            {
+                _stream.Dispose();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(2101, LogLevel.Information, "Access log {Path} reopened")]
+        public static partial void Reopened(ILogger logger, string path);
+
+        [LoggerMessage(2102, LogLevel.Error, "Access log {Path} could not be reopened; still writing to the old file")]
+        public static partial void ReopenFailed(ILogger logger, Exception exception, string path);
+
+        [LoggerMessage(2103, LogLevel.Error, "Access log {Path} could not be written; these lines are lost")]
+        public static partial void WriteFailed(ILogger logger, Exception exception, string path);
+    }
+}
