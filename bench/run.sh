@@ -61,7 +61,7 @@ jq -n --arg mode "$mode" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg nproc
     '$ARGS.named' >"$RESULTS/machine.json"
 
 # Steps, cheapest first; each appends JSON lines to $RESULTS (read by bench/report/make_report.py).
-for step in steps/microbench.sh steps/throughput.sh steps/memory.sh steps/model-load.sh serve-memory.sh; do
+for step in steps/microbench.sh steps/throughput.sh steps/access-log.sh steps/memory.sh steps/model-load.sh serve-memory.sh; do
     t0=$(date +%s)
     "$BENCH_DIR/$step"
     emit steps step="$step" seconds="$(( $(date +%s) - t0 ))"

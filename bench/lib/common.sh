@@ -55,7 +55,8 @@ STARTED_PIDS=()
 #   start_server CONFIG N MODEL        CONFIG: sharpserve | sharpserve-proc | gunicorn-per-worker |
 #                                              gunicorn-preload | gunicorn-freeze
 #                                      MODEL:  ft:PATH (a fastText .bin) | dict:ENTRIES (gunicorn only)
-#   Optional environment: FULL_GC_AT (gunicorn: one full gc.collect() per worker after that many requests)
+#   Optional environment: FULL_GC_AT (gunicorn: one full gc.collect() per worker after that many requests);
+#                         SS_EXTRA_ARGS (sharpserve: more serve options, e.g. --access-log FILE)
 start_server() {
     local config="$1" n="$2" model="$3" tag
     pick_port
@@ -68,15 +69,18 @@ start_server() {
     local cmd=() env=()
     case "$config" in
         sharpserve)
+            local extra_args
+            read -r -a extra_args <<<"${SS_EXTRA_ARGS:-}"
             cmd=("$SS_EXE" serve "${model#ft:}" --threads "$n" --port "$PORT" --log-level warning
-                 --graceful-timeout 5s)
+                 --graceful-timeout 5s "${extra_args[@]}")
             ;;
         sharpserve-proc)
             # Process mode: N worker processes (one executor thread each, its default) mapping one model image.
-            local proc_args
+            local proc_args extra_args
             read -r -a proc_args <<<"${SS_PROC_ARGS:---workers $n}"
+            read -r -a extra_args <<<"${SS_EXTRA_ARGS:-}"
             cmd=("$SS_EXE" serve "${model#ft:}" "${proc_args[@]}" --port "$PORT" --log-level warning
-                 --graceful-timeout 5s)
+                 --graceful-timeout 5s "${extra_args[@]}")
             ;;
         gunicorn-*)
             local conf spec  # conf is absolute: gunicorn reads -c before it applies --chdir

@@ -142,7 +142,8 @@ class Report:
         self.reference = {r["model"]: r for r in load_jsonl(results, "memory_reference")}
         self.model_load = [r for r in load_jsonl(results, "model_load") if not r.get("failed")]
         self.serve_memory = load_jsonl(results, "serve_memory")
-        self.failures = [r for name in ("throughput", "coldstart", "memory", "model_load")
+        self.access_log = [r for r in load_jsonl(results, "access_log") if not r.get("failed")]
+        self.failures = [r for name in ("throughput", "coldstart", "memory", "model_load", "access_log")
                          for r in load_jsonl(results, name) if r.get("failed")]
         self.headline = {}
         self.out = []
@@ -338,6 +339,37 @@ class Report:
         fig.tight_layout()
         fig.savefig(os.path.join(self.charts, "latency.png"), dpi=110)
         plt.close(fig)
+
+    def access_log_section(self):
+        if not self.access_log:
+            return
+        by = defaultdict(list)
+        for r in self.access_log:
+            by[(r["config"], r["variant"])].append(r)
+        self.w("## Cost of the access log", "")
+        self.w("Requests/s at 16 connections on the demo model with no access log and with `--access-log FILE` "
+               "in each format (`bench/steps/access-log.sh`), "
+               f"{self.access_log[0]['wrk']['duration_us'] / 1e6:.0f} s per point, the variants interleaved in "
+               "every repeat. Lines are handed to one writer task through a bounded queue and written in batches, "
+               "off the request thread. Ratio: with the log over without it, repeat by repeat.", "")
+        rows = []
+        for cfg in [c for c in ORDER if any(k[0] == c for k in by)]:
+            base = {r["rep"]: rps(r["wrk"]) for r in by.get((cfg, "none"), [])}
+            for variant in ("none", "combined", "json"):
+                rs = by.get((cfg, variant))
+                if not rs:
+                    continue
+                ratios = [rps(r["wrk"]) / base[r["rep"]] for r in rs if r["rep"] in base] if variant != "none" else []
+                lines = [r.get("log_lines", 0) for r in rs]
+                rows.append([label(cfg), variant, span([rps(r["wrk"]) for r in rs], f0),
+                             span([r["wrk"]["lat_p99_us"] / 1000 for r in rs], f2),
+                             span(ratios, lambda v: f"{v:,.3f}", "×") if ratios else "",
+                             f"{min(lines):,}–{max(lines):,}" if variant != "none" else "",
+                             sum(r["wrk"]["errors_status"] + r["wrk"]["errors_connect"] + r["wrk"]["errors_timeout"]
+                                 + r["wrk"]["errors_read"] for r in rs)])
+                if variant != "none" and ratios:
+                    self.headline.setdefault("access_log", {})[(cfg, variant)] = med(ratios)
+        self.w(table(["setup", "access log", "req/s", "p99 ms", "vs none", "lines written", "errors"], rows), "")
 
     def inprocess_section(self):
         if not self.micro:
@@ -815,6 +847,7 @@ class Report:
         # Sections that fill the headline first, then the targets table at the top.
         body_start = len(self.out)
         self.throughput_section()
+        self.access_log_section()
         self.inprocess_section()
         self.memory_section()
         self.coldstart_section()
