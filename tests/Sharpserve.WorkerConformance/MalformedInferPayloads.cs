@@ -21,6 +21,8 @@ public static class MalformedInferPayloads
         ["more dimensions than bytes"] = () => Start(1).Name("x").U8((byte)WireDataType.Fp32).U8(200).I64(1).ToArray(),
         ["a BYTES element running past the payload"] = () => Tensor(WireDataType.Bytes, [1], new WireWriter().U32(1000).Raw("abc"u8).ToArray()),
         ["BYTES data with fewer elements than its shape"] = () => Tensor(WireDataType.Bytes, [3], new WireWriter().U32(3).Raw("abc"u8).ToArray()),
+        ["a BYTES data length shorter than its elements"] = () => BytesWithDeclaredLength(4),
+        ["a BYTES data length longer than its elements"] = () => BytesWithDeclaredLength(9),
         ["more tensors than it holds"] = () => Start(2).Name("x").U8((byte)WireDataType.Fp32).U8(1).I64(1).I32(4).F32(1f).U16(WireLimits.AllOutputs).ToArray(),
         ["a requested-output name running past the payload"] = () => Start(0).U16(1).U16(50).Raw("y"u8).ToArray(),
         ["no requested-outputs count"] = () => Start(0).ToArray(),
@@ -45,4 +47,12 @@ public static class MalformedInferPayloads
 
         return payload.I32(data.Length).Raw(data).U16(WireLimits.AllOutputs).ToArray();
     }
+
+    /// <summary>
+    /// One BYTES element "abc" (7 bytes of data: u32 3, "abc") under a data length field of <paramref name="declared"/>,
+    /// followed by the requested-outputs count, so a reader that walks the elements and ignores the data length
+    /// still finds a plausible frame.
+    /// </summary>
+    private static byte[] BytesWithDeclaredLength(int declared) =>
+        Start(1).Name("x").U8((byte)WireDataType.Bytes).U8(1).I64(1).I32(declared).U32(3).Raw("abc"u8).U16(WireLimits.AllOutputs).ToArray();
 }
