@@ -67,7 +67,8 @@ public sealed class ProcessWorkerHandle : WorkerHandle
         try
         {
             _process.Kill();
-            _process.WaitForExit();
+            // Bounded, and without waiting for the end of its output, which a child of the worker may hold open.
+            _process.WaitForExit(TimeSpan.FromSeconds(60));
         }
         catch (InvalidOperationException)
         {
