@@ -352,6 +352,27 @@ def make_expand():
     write_expected("expand", [("x", "FP32", x), ("shp", "INT64", shp)], [("y", "FP32", np.broadcast_to(x, tuple(shp)).copy())])
 
 
+def make_identity_types():
+    """Identity over the datatypes no other model here takes (INT8, INT16, UINT16, UINT32, UINT64) and FP16 out, so
+    that the worker conformance suite sends and receives every datatype. Values at the types' extremes and with
+    distinct bytes, so a wrong byte order or width shows."""
+    columns = [
+        ("i8", TensorProto.INT8, "INT8", np.array([-128, -1, 0, 127], dtype=np.int8)),
+        ("i16", TensorProto.INT16, "INT16", np.array([-32768, -2, 0x0102, 32767], dtype=np.int16)),
+        ("u16", TensorProto.UINT16, "UINT16", np.array([0, 0x0102, 65535], dtype=np.uint16)),
+        ("u32", TensorProto.UINT32, "UINT32", np.array([0, 0x01020304, 4294967295], dtype=np.uint32)),
+        ("u64", TensorProto.UINT64, "UINT64", np.array([[0, 0x0102030405060708], [2**63, 2**64 - 1]], dtype=np.uint64)),
+        ("f16", TensorProto.FLOAT16, "FP16", np.array([-65504.0, 0.000061035156, 1.0 / 3.0], dtype=np.float16)),
+    ]
+    graph = helper.make_graph(
+        [helper.make_node("Identity", [name], [name + "_out"]) for name, _, _, _ in columns], "identity_types",
+        [helper.make_tensor_value_info(name, elem, [f"{name}_{d}" for d in range(v.ndim)]) for name, elem, _, v in columns],
+        [helper.make_tensor_value_info(name + "_out", elem, [f"{name}_{d}" for d in range(v.ndim)]) for name, elem, _, v in columns])
+    save(model_of(graph), "identity_types.onnx")
+    write_expected("identity_types", [(name, dt, v) for name, _, dt, v in columns],
+                   [(name + "_out", dt, v.copy()) for name, _, dt, v in columns])
+
+
 def make_corrupt():
     with open(os.path.join(OUT, "mlp_classifier.onnx"), "rb") as f:
         good = f.read()
@@ -383,6 +404,7 @@ def main():
     make_string_label_encoder()
     make_any_rank()
     make_expand()
+    make_identity_types()
     print("wrote", sorted(os.listdir(OUT)))
 
 

@@ -111,6 +111,11 @@ public static class PayloadReader
         return tensors;
     }
 
+    /// <summary>
+    /// BYTES data: exactly <paramref name="elements"/> u32-length-prefixed elements filling exactly
+    /// <paramref name="dataLength"/> bytes, so the tensor ends where its length field says and the next field is read
+    /// where the sender wrote it.
+    /// </summary>
     private static byte[][] ReadElements(ref SequenceReader<byte> reader, long elements, int dataLength, string name)
     {
         if (elements * 4 > dataLength)
@@ -118,16 +123,27 @@ public static class PayloadReader
             throw new IpcProtocolException($"tensor '{name}' has {elements} elements in {dataLength} bytes");
         }
 
+        long end = reader.Consumed + dataLength;
         var result = new byte[elements][];
         for (long e = 0; e < elements; e++)
         {
-            int length = ReadInt32(ref reader);
-            if (length < 0 || length > reader.Remaining)
+            if (end - reader.Consumed < 4)
             {
-                throw new IpcProtocolException($"tensor '{name}' element {e} is longer than the frame");
+                throw new IpcProtocolException($"tensor '{name}' data ends before element {e}");
+            }
+
+            int length = ReadInt32(ref reader);
+            if (length < 0 || length > end - reader.Consumed)
+            {
+                throw new IpcProtocolException($"tensor '{name}' element {e} runs past the tensor's data");
             }
 
             result[e] = ReadBytes(ref reader, length);
+        }
+
+        if (reader.Consumed != end)
+        {
+            throw new IpcProtocolException($"tensor '{name}' has {end - reader.Consumed} data bytes after its {elements} elements");
         }
 
         return result;

@@ -102,6 +102,23 @@ public sealed class FrameCodecTests
         Assert.Throws<IpcProtocolException>(() => PayloadReader.ReadInfer(read.Payload));
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void BytesTensor_WhoseDataLengthDisagreesWithItsElements_IsAProtocolError(int delta)
+    {
+        // "abc" takes 7 data bytes (u32 3, "abc"); the requested-outputs count (2 bytes) follows, so a reader that
+        // walked the elements and ignored the data length would still find a plausible payload.
+        var request = new InferenceRequest([Tensor.FromBytes("x", [1], [[0x61, 0x62, 0x63]])], InferenceParameters.Default);
+        byte[] payload = Written(w => FrameWriter.WriteInfer(w, 1, request)).ToArray()[Frame.HeaderSize..];
+        int dataLengthOffset = 4 + 4 + 2 + 2 + 1 + 1 + 1 + 8;
+        Assert.Equal(7, BitConverter.ToInt32(payload, dataLengthOffset));
+        BitConverter.TryWriteBytes(payload.AsSpan(dataLengthOffset), 7 + delta);
+
+        Assert.Throws<IpcProtocolException>(() => PayloadReader.ReadInfer(new ReadOnlySequence<byte>(payload)));
+    }
+
     [Fact]
     public void ResultAndErrorFrames_RoundTrip()
     {

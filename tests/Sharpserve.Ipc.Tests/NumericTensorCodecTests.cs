@@ -43,7 +43,7 @@ public sealed class NumericTensorCodecTests
     [Fact]
     public void DatatypeBytes_AreFrozen()
     {
-        // Append-only: the datatype byte on the wire is the enum value (docs/formats/ipc-protocol.md).
+        // Append-only: the datatype byte on the wire is the enum value (docs/worker-protocol.md).
         Assert.Equal(
             ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"],
             Enumerable.Range(0, 13).Select(i => ((TensorDataType)i).ToProtocolName()).ToArray());
