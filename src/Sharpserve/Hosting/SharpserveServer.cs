@@ -31,11 +31,13 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private IReadOnlyList<ModelSource> _sources = [];
     private readonly RequestMetrics _requestMetrics = new();
     private readonly RequestMetrics _warmupMetrics = new();
+    private readonly ShutdownDrain _drain;
     private int _disposed;
 
-    private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate)
+    private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate, ShutdownDrain drain)
     {
         _app = app;
+        _drain = drain;
         _registry = registry;
         _options = options;
         _warmupGate = warmupGate;
@@ -83,6 +85,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.GracefulTimeout);
+        SharpserveServer? started = null;
+        var drain = new ShutdownDrain(() => started?.OnStopping());
+        builder.Services.AddSingleton<IHostedService>(drain);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -119,9 +124,10 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         registry.Start();
         var warmupGate = new WarmupGate();
         WebApplication app = builder.Build();
-        var server = new SharpserveServer(app, registry, options, warmupGate) { _sources = models };
+        var server = new SharpserveServer(app, registry, options, warmupGate, drain) { _sources = models };
         server.MapEndpoints();
-        app.Lifetime.ApplicationStopping.Register(server.OnStopping);
+        started = server;
+        app.Lifetime.ApplicationStopping.Register(drain.BeginShutdown);
 
         await app.StartAsync();
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -275,6 +281,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         var labelService = new LabelServiceEndpoint(_registry, _warmupGate);
         var oip = new OipEndpoints(_registry, _warmupGate);
         _app.Use(HandleErrorsAsync);
+        _app.Use(_drain.InvokeAsync);
         _app.MapPost("/labelservice/", labelService.PostAsync);
         _app.MapGet("/labelservice/", labelService.GetAsync);
         _app.MapGet("/v2/health/live", oip.LiveAsync);
@@ -287,7 +294,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         _app.MapPost("/v2/models/{name}/infer", oip.InferAsync);
         _app.MapPost("/v2/models/{name}/versions/{version}/infer", oip.InferAsync);
         _app.MapGet("/status", new StatusEndpoint(_registry).GetAsync);
-        _app.MapGet("/metrics", new MetricsEndpoint(_registry, _requestMetrics).GetAsync);
+        _app.MapGet("/metrics", new MetricsEndpoint(_registry, _requestMetrics, _drain).GetAsync);
         _app.MapFallback(context => HttpErrors.WriteAsync(
             context, StatusCodes.Status404NotFound, $"no endpoint {context.Request.Method} {context.Request.Path}"));
     }
@@ -335,7 +342,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops")]
         public static partial void WarmupFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(3004, LogLevel.Information, "Stopping: readiness is false, draining in-flight requests")]
+        [LoggerMessage(3004, LogLevel.Information, "Stopping: readiness is false; requests received before the signal finish, new ones get 503")]
         public static partial void Stopping(ILogger logger);
 
         [LoggerMessage(3005, LogLevel.Information, "Stopped")]

@@ -9,7 +9,8 @@ namespace Sharpserve.Worker;
 /// worker hang on it, go silent (no more Pongs), die at once, or answer after a second. With
 /// SHARPSERVE_TEST_FAULT_ONCE=PATH, only the first worker to create PATH injects the fault; the others treat the
 /// marker as ordinary text, so a retry on a sibling succeeds. SHARPSERVE_TEST_READY_DELAY_MS=N makes every worker
-/// wait N ms before saying Ready, like a model that is slow to load.
+/// wait N ms before saying Ready, like a model that is slow to load. With SHARPSERVE_TEST_RELEASE=PATH, a slow
+/// request is answered once PATH exists instead of after a second, so a test decides when.
 /// </summary>
 internal static class WorkerFaults
 {
@@ -19,6 +20,7 @@ internal static class WorkerFaults
     public const string Silence = "__sharpserve_fault_silence__";
     public const string Crash = "__sharpserve_fault_crash__";
     public const string Slow = "__sharpserve_fault_slow__";
+    public const string ReleaseVariable = "SHARPSERVE_TEST_RELEASE";
 
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable(EnvironmentVariable) == "1";
 
@@ -27,6 +29,22 @@ internal static class WorkerFaults
         Enabled && int.TryParse(Environment.GetEnvironmentVariable("SHARPSERVE_TEST_READY_DELAY_MS"), out int ms) && ms > 0
             ? TimeSpan.FromMilliseconds(ms)
             : TimeSpan.Zero;
+
+    /// <summary>Waits as a slow request does: until the release file exists, or one second without one.</summary>
+    public static async Task WaitSlowAsync()
+    {
+        string? release = Environment.GetEnvironmentVariable(ReleaseVariable);
+        if (string.IsNullOrEmpty(release))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            return;
+        }
+
+        while (!File.Exists(release))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
 
     public static string? Find(InferenceRequest request)
     {

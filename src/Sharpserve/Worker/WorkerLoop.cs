@@ -259,7 +259,7 @@ internal sealed class WorkerLoop
 
     private async Task SlowAsync(ulong requestId, InferenceRequest request)
     {
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await WorkerFaults.WaitSlowAsync();
         Submit(new Incoming(requestId, request));
     }
 
