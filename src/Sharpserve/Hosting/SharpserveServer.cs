@@ -236,7 +236,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                     if (_registry.All[i].Executor is WorkerPool pool)
                     {
                         ModelSource source = _sources[i];
-                        pool.Reload(source.PrepareImage?.Invoke() ?? pool.ImagePath);
+                        string image = source.PrepareImage?.Invoke() ?? pool.ImagePath;
+                        if (ReloadCheck.Difference(_registry.All[i], image) is { } difference)
+                        {
+                            Log.ReloadRefused(_logger, _registry.All[i].Name, _registry.All[i].Version, difference);
+                            continue;
+                        }
+
+                        pool.Reload(image);
                     }
                     else
                     {
@@ -356,6 +363,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         [LoggerMessage(3009, LogLevel.Error, "Reload failed; the current workers keep serving")]
         public static partial void ReloadFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(3013, LogLevel.Error, "Reload of model '{Model}' version {Version} refused: the new model's inputs or outputs differ ({Difference}); the current workers keep serving the old model. Serve the new model under another name or version, or restart")]
+        public static partial void ReloadRefused(ILogger logger, string model, string version, string difference);
 
         [LoggerMessage(3010, LogLevel.Warning, "{Signal} ignored: it applies to process mode (--workers) only")]
         public static partial void SignalIgnored(ILogger logger, string signal);
