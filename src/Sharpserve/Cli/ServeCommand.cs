@@ -373,9 +373,11 @@ internal static class ServeCommand
 
         if (Value(parsed, "--max-worker-memory") is { } memory)
         {
-            pool = HumanValues.TryParseSize(memory, out long bytes) && bytes > 0
-                ? pool with { MaxWorkerMemoryBytes = bytes }
-                : Problem(pool, problems, $"--max-worker-memory must be a size such as 512m, got '{memory}'");
+            pool = !HumanValues.TryParseSize(memory, out long bytes) || bytes <= 0
+                ? Problem(pool, problems, $"--max-worker-memory must be a size such as 512m, got '{memory}'")
+                : bytes < WorkerPoolOptions.MinWorkerMemoryBytes
+                    ? Problem(pool, problems, $"--max-worker-memory must be at least {WorkerPoolOptions.MinWorkerMemoryBytes >> 20}m (a worker's runtime alone takes several MiB), got '{memory}'")
+                    : pool with { MaxWorkerMemoryBytes = bytes };
         }
 
         return pool;

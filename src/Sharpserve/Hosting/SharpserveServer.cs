@@ -182,7 +182,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
         catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or ModelLoadException)
         {
-            Log.WarmupFailed(server._logger, ex);
+            // A start-up failure is one line on stderr, without a stack trace; a pool's own refusal says it all.
+            Log.WarmupFailed(server._logger, ex.Message);
+            Console.Error.WriteLine(ex is WorkerPoolStartException ? $"sharpserve: error: {ex.Message}" : $"sharpserve: error: the server did not become ready: {ex.Message}");
             exitCode = 1;
             await server._app.StopAsync();
         }
@@ -346,8 +348,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP)")]
         public static partial void Ready(ILogger logger, int requests);
 
-        [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops")]
-        public static partial void WarmupFailed(ILogger logger, Exception exception);
+        [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops: {Reason}")]
+        public static partial void WarmupFailed(ILogger logger, string reason);
 
         [LoggerMessage(3004, LogLevel.Information, "Stopping: readiness is false; requests received before the signal finish, new ones get 503")]
         public static partial void Stopping(ILogger logger);

@@ -46,6 +46,9 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
 
     public ProcessMemory Memory { get; set; }
 
+    /// <summary>Anonymous memory when the worker said Ready: what it uses before any request.</summary>
+    public long ReadyAnonymousBytes { get; set; }
+
     public long MappedModelBytes { get; set; }
 
     /// <summary>Set once the worker's Hello arrives; frames are then written by its writer loop only.</summary>
