@@ -346,11 +346,13 @@ public sealed partial class WorkerPool : IExecutor
             {
                 ReadResult read = await reader.ReadAsync(_stop.Token);
                 ReadOnlySequence<byte> buffer = read.Buffer;
+                bool answer = false;
                 while (FrameReader.TryRead(ref buffer, out Frame frame))
                 {
+                    answer |= frame.Type is FrameType.Result or FrameType.Error;
                     if (worker is null)
                     {
-                        worker = Attach(frame, PipeWriter.Create(stream));
+                        worker = Attach(frame, PipeWriter.Create(stream), connection);
                         if (worker is null)
                         {
                             return;
@@ -362,6 +364,9 @@ public sealed partial class WorkerPool : IExecutor
                     HandleFrame(worker, frame);
                 }
 
+                // Every read brings new bytes (all of the buffer was examined before): a sign of life, and progress
+                // when they are (part of) an answer, e.g. a large Result still arriving (WorkerProgress).
+                worker?.Progress.Heard(_time.GetTimestamp(), answer || FrameReader.PeekType(buffer) is FrameType.Result or FrameType.Error);
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (read.IsCompleted)
                 {
@@ -384,7 +389,7 @@ public sealed partial class WorkerPool : IExecutor
         }
     }
 
-    private WorkerProcess? Attach(in Frame hello, PipeWriter writer)
+    private WorkerProcess? Attach(in Frame hello, PipeWriter writer, Socket connection)
     {
         if (hello.Type != FrameType.Hello)
         {
@@ -403,8 +408,9 @@ public sealed partial class WorkerPool : IExecutor
         {
             if (worker.Id == id && worker.Pid == pid && worker.Writer is null && !worker.IsLost)
             {
+                worker.Connection = connection;
                 worker.Writer = writer;
-                worker.LastPongTimestamp = _time.GetTimestamp();
+                worker.Progress.Heard(_time.GetTimestamp(), answer: true);
                 _ = WriteLoopAsync(worker, writer);
                 return worker;
             }
@@ -430,6 +436,7 @@ public sealed partial class WorkerPool : IExecutor
                         ? InferResult.Success(PayloadReader.ReadResult(frame.Payload))
                         : InferResult.Failure(PayloadReader.ReadError(frame.Payload));
                     _scheduler.Complete(request.Item, result);
+                    worker.Progress.Answered(frame.RequestId);
                     worker.CountServed();
                     Interlocked.Increment(ref _completed);
                     _changed.Set();
@@ -437,8 +444,7 @@ public sealed partial class WorkerPool : IExecutor
 
                 break;
             case FrameType.Pong:
-                worker.LastPongTimestamp = _time.GetTimestamp();
-                break;
+                break; // its bytes count as a sign of life (ServeConnectionAsync)
             default:
                 throw new IpcProtocolException($"unexpected {frame.Type} frame from a worker");
         }
@@ -459,7 +465,7 @@ public sealed partial class WorkerPool : IExecutor
             }
 
             worker.State = WorkerState.Ready;
-            worker.LastPongTimestamp = _time.GetTimestamp();
+            worker.Progress.Heard(_time.GetTimestamp(), answer: true);
             _consecutiveFailures = 0;
             Log.WorkerReady(_logger, worker.Id, worker.Pid, worker.MappedModelBytes);
             if (!_firstReady)
@@ -634,10 +640,14 @@ public sealed partial class WorkerPool : IExecutor
         {
             while (await outgoing.WaitToReadAsync())
             {
+                ulong highestRequestId = 0;
+                bool ping = false;
                 while (outgoing.TryRead(out OutgoingFrame frame))
                 {
+                    ping |= frame.Type == FrameType.Ping;
                     if (frame.Type == FrameType.Infer)
                     {
+                        highestRequestId = Math.Max(highestRequestId, frame.RequestId);
                         try
                         {
                             FrameWriter.WriteInfer(writer, frame.RequestId, frame.Request!);
@@ -662,6 +672,7 @@ public sealed partial class WorkerPool : IExecutor
                 }
 
                 FlushResult flushed = await writer.FlushAsync();
+                worker.Progress.Flushed(_time.GetTimestamp(), highestRequestId, ping);
                 if (flushed.IsCompleted || flushed.IsCanceled)
                 {
                     break;
