@@ -43,6 +43,9 @@ public sealed class ServedModel : IAsyncDisposable
 
     public IModel Model { get; }
 
+    /// <summary>The prepared file the model was opened from (image or baked model), when known: what /status measures.</summary>
+    public string? ImagePath { get; init; }
+
     public InferenceScheduler Scheduler { get; }
 
     public IExecutor Executor { get; }

@@ -110,11 +110,11 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                     source.Model,
                     options.Scheduler,
                     scheduler => new WorkerPool(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
-                    time) { Version = source.Version });
+                    time) { Version = source.Version, ImagePath = image });
             }
             else
             {
-                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version });
+                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, ImagePath = source.ImagePath });
             }
         }
 

@@ -207,7 +207,7 @@ public sealed partial class WorkerPool : IExecutor
             ProcessMemory memory = ProcessMemory.Read(worker.Pid);
             rows.Add(new WorkerStatus(
                 worker.Id, worker.Pid, worker.State, worker.Generation, worker.Served, worker.InFlight.Count,
-                memory.AnonymousBytes, memory.FileBackedBytes, memory.PssBytes));
+                memory.AnonymousBytes, ModelMappings.ResidentBytes(worker.Pid, worker.ModelFiles), memory.PssBytes));
         }
 
         return rows;
@@ -279,7 +279,7 @@ public sealed partial class WorkerPool : IExecutor
             "--threads", _options.ThreadsPerWorker.ToString(CultureInfo.InvariantCulture),
         ];
         System.Diagnostics.Process process = WorkerLauncher.Start(_options.WorkerCommand, arguments, _options.WorkerEnvironment);
-        var worker = new WorkerProcess(id, _generation, process, _time.GetTimestamp(), maxRequests);
+        var worker = new WorkerProcess(id, _generation, process, _time.GetTimestamp(), maxRequests) { ModelFiles = ModelMappings.FilesOf(_imagePath) };
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) => OnWorkerLost(worker, $"exited with code {SafeExitCode(worker)}");
         process.OutputDataReceived += (_, e) => LogWorkerLine(worker, e.Data);

@@ -52,6 +52,9 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
 
     public long MappedModelBytes { get; set; }
 
+    /// <summary>The files of the model this worker serves (its generation's image), whose mappings /status reports.</summary>
+    public IReadOnlyCollection<string> ModelFiles { get; init; } = [];
+
     /// <summary>The worker's connection, set with <see cref="Writer"/>; the heartbeat asks it for unread bytes.</summary>
     public System.Net.Sockets.Socket? Connection { get; set; }
 
