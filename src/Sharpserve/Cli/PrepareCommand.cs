@@ -57,6 +57,11 @@ internal static class PrepareCommand
             return CommandLine.Fail(output is not null ? "--output needs a file path" : "--cache-dir needs a directory");
         }
 
+        if (cacheDir is not null && !Demo.CacheDirectory.TryEnsureUsable(cacheDir, out string problem))
+        {
+            return CommandLine.Fail($"--cache-dir '{cacheDir}' is not a usable cache directory: {problem}", 1);
+        }
+
         try
         {
             Console.Out.WriteLine(ModelLoader.Prepare(parsed.Positionals[0], cacheDir, output).ImagePath);

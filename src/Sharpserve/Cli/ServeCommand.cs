@@ -129,6 +129,16 @@ internal static class ServeCommand
         }
 
         string? cacheDirectory = Value(parsed, "--cache-dir");
+        if (cacheDirectory is not null)
+        {
+            if (!CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
+            {
+                return CommandLine.Fail($"{Setting(parsed, "--cache-dir")} '{cacheDirectory}' is not a usable cache directory: {problem}", 1);
+            }
+
+            // Every later reader of the default (the ONNX backend's fall-back load, worker processes) uses it too.
+            Environment.SetEnvironmentVariable("SHARPSERVE_CACHE_DIR", Path.GetFullPath(cacheDirectory));
+        }
         bool inWorkers = options.ProcessMode is not null;
         ModelLoader.SetDefaultOnnxIntraOpThreads(options.ProcessMode is { } pool ? pool.Workers * pool.ThreadsPerWorker : options.Threads);
         if (repository is not null)
