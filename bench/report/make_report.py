@@ -859,14 +859,17 @@ class Report:
         self.out = self.out[:body_start]
         self.targets_section()
         self.out += body
-        # The ONNX section (bench/onnx/run.sh → bench/onnx/report.py) is measured apart: keep it as it is.
+        # Sections measured apart are kept as they are: ONNX (bench/onnx/run.sh → bench/onnx/report.py) and the
+        # GC mode per role (bench/gc-modes.sh).
         kept = ""
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 previous = f.read()
-            begin, end = previous.find("<!-- onnx:begin -->"), previous.find("<!-- onnx:end -->")
-            if 0 <= begin < end:
-                kept = "\n" + previous[begin:end + len("<!-- onnx:end -->")] + "\n"
+            for section in ("onnx", "gc"):
+                begin = previous.find(f"<!-- {section}:begin -->")
+                end = previous.find(f"<!-- {section}:end -->")
+                if 0 <= begin < end:
+                    kept += "\n" + previous[begin:end + len(f"<!-- {section}:end -->")] + "\n"
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(self.out).rstrip() + "\n" + kept)
 

@@ -6,6 +6,18 @@ namespace Sharpserve.Ipc;
 /// <summary>Parses frames out of a pipe's buffer without copying.</summary>
 public static class FrameReader
 {
+    /// <summary>The type of the frame at the front of <paramref name="buffer"/>, whole or not; null before its type byte.</summary>
+    public static FrameType? PeekType(in ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length <= 4)
+        {
+            return null;
+        }
+
+        ReadOnlySequence<byte> type = buffer.Slice(4, 1);
+        return (FrameType)type.FirstSpan[0];
+    }
+
     /// <summary>
     /// Takes one whole frame off the front of <paramref name="buffer"/>. Returns false when more bytes are needed;
     /// throws <see cref="IpcProtocolException"/> when the bytes cannot be a frame (the connection is then unusable).

@@ -164,16 +164,20 @@ public sealed class ProcessModeTests
     }
 
     [Fact]
-    public async Task MaxWorkerMemory_RecyclesAWorkerOverTheLimit_WithNoFailedRequest()
+    public async Task MaxWorkerMemory_RecyclesAWorkerThatGrowsOverTheLimit_WithNoFailedRequest()
     {
-        // Every worker's heap is above 1 MiB, so each is recycled as soon as it is Ready: the harshest churn.
-        await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { MaxWorkerMemoryBytes = 1 << 20 });
+        // A fresh worker is far below 64 MiB; the grow fault makes one take 128 MiB more, as a leak would.
+        await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { MaxWorkerMemoryBytes = 64L << 20 });
         int[] first = [.. server.Pool.GetStatus().Select(w => w.Id)];
 
-        List<string> failures = await server.LoadAsync(clients: 2, requestsPerClient: 100, after: 1, during: () => Task.CompletedTask);
+        List<string> failures = await server.LoadAsync(clients: 2, requestsPerClient: 100, after: 20, during: async () =>
+        {
+            using HttpResponseMessage grown = await server.ClassifyAsync(Worker.WorkerFaults.Grow);
+            Assert.Equal(HttpStatusCode.OK, grown.StatusCode);
+        });
 
         Assert.Empty(failures);
-        await server.WaitUntilAsync(w => w.Any(x => !first.Contains(x.Id) && x.State == WorkerState.Ready), "a worker was recycled for memory");
+        await server.WaitUntilAsync(w => w.Count == 2 && w.Count(x => first.Contains(x.Id)) == 1 && ProcessModeServer.CountReady(w) == 2, "the grown worker was replaced, the other kept");
         Assert.Equal(0, server.Pool.Restarts);
     }
 

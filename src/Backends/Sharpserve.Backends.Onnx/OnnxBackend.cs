@@ -92,6 +92,22 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
         return new OnnxModelDescription(file, modelName);
     }
 
+    /// <summary>
+    /// The external data files <paramref name="path"/>'s tensors name (full paths; for a baked model its
+    /// <c>model.data</c>, which ONNX Runtime maps): what a process serving the model maps besides the graph.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The model is refused by the validator.</exception>
+    public static IReadOnlyList<string> ExternalDataFiles(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            return [];
+        }
+
+        return (OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked) ? baked! : OnnxModelValidator.Validate(path)).ExternalFiles;
+    }
+
     /// <summary>Checks the model file as <see cref="Load"/> does before ONNX Runtime sees it; throws <see cref="ModelLoadException"/>.</summary>
     public void Validate(string path) => OnnxModelValidator.Validate(path);
 

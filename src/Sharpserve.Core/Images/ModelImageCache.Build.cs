@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.IO.Hashing;
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
@@ -9,12 +8,9 @@ namespace Sharpserve.Core.Images;
 public sealed partial class ModelImageCache
 {
     private const string TempSuffix = ".tmp";
-    private const string LockSuffix = ".lock";
 
     // Sequential reads of the source; larger buffers gained nothing measurable on a 1.4 GB model.
     private const int HashBufferBytes = 1 << 20;
-
-    private static readonly TimeSpan s_lockPollInterval = TimeSpan.FromMilliseconds(100);
 
     // Writes the image into a temp file next to its final path, seals it (fsync, read-only), checks it opens,
     // and renames it into place. The source is read through one handle whose fingerprint is taken before and
@@ -131,39 +127,6 @@ public sealed partial class ModelImageCache
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
-
-    // One builder per image at a time, across threads and processes: an exclusive open of IMAGE.lock (flock on
-    // Unix, released by the kernel if the holder dies). Waiters poll; the builder is usually done in seconds.
-    private FileStream AcquireLock(string imagePath, string sourceName)
-    {
-        string lockPath = imagePath + LockSuffix;
-        long start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            try
-            {
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
-            }
-            catch (IOException e) when (IsLockedByAnother(e))
-            {
-                if (Stopwatch.GetElapsedTime(start) > LockTimeout)
-                {
-                    throw new ModelLoadException(
-                        $"{sourceName}: gave up after {LockTimeout.TotalMinutes:0} minutes waiting for another process building {Path.GetFileName(imagePath)} (lock {lockPath})", e);
-                }
-
-                Thread.Sleep(s_lockPollInterval);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ModelLoadException($"{sourceName}: cannot create the lock file {lockPath}: {e.Message}", e);
-            }
-        }
-    }
-
-    // EWOULDBLOCK from flock on Linux; ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION on Windows.
-    private static bool IsLockedByAnother(IOException e) =>
-        e.GetType() == typeof(IOException) && e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     private static void CreateDirectory(string directory, string sourceName)
     {

@@ -103,7 +103,7 @@ public sealed partial class ModelImageCache
         }
 
         CreateDirectory(Path.GetDirectoryName(imagePath)!, sourceName);
-        using FileStream buildLock = AcquireLock(imagePath, sourceName);
+        using ImageBuildLock buildLock = ImageBuildLock.Acquire(imagePath, sourceName, LockTimeout);
 
         // Another preparer may have finished while this one waited for the lock.
         fingerprint = ReadFingerprint(sourcePath);

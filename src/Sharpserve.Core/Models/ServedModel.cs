@@ -9,6 +9,7 @@ namespace Sharpserve.Core.Models;
 public sealed class ServedModel : IAsyncDisposable
 {
     private volatile bool _acceptingTraffic;
+    private volatile bool _stopping;
 
     /// <summary>Thread mode: <paramref name="threads"/> executor threads in this process.</summary>
     public ServedModel(IModel model, SchedulerOptions schedulerOptions, int threads, ILogger? logger = null, TimeProvider? time = null)
@@ -42,24 +43,34 @@ public sealed class ServedModel : IAsyncDisposable
 
     public IModel Model { get; }
 
+    /// <summary>The prepared file the model was opened from (image or baked model), when known: what /status measures.</summary>
+    public string? ImagePath { get; init; }
+
     public InferenceScheduler Scheduler { get; }
 
     public IExecutor Executor { get; }
 
     /// <summary>Every executor has run its warm-up and the model has not been stopped.</summary>
-    public bool IsReady => _acceptingTraffic && Executor.IsWarm;
+    public bool IsReady => _acceptingTraffic && !_stopping && Executor.IsWarm;
 
     public void Start() => Executor.Start();
 
     /// <summary>Allows traffic; called once the whole request path has been warmed.</summary>
     public void MarkReady() => _acceptingTraffic = true;
 
-    /// <summary>Readiness goes false at once; admitted work still finishes.</summary>
-    public void MarkNotReady() => _acceptingTraffic = false;
+    /// <summary>
+    /// Shutdown: readiness goes false at once, but requests keep being admitted until the scheduler closes. Which
+    /// requests still come is the HTTP layer's decision (those received before the signal, Hosting/ShutdownDrain):
+    /// one still uploading its body when the signal came reaches this model afterwards and must run.
+    /// </summary>
+    public void MarkNotReady() => _stopping = true;
 
-    /// <summary>Submits a request if the model is ready; otherwise answers ModelNotReady without queueing.</summary>
+    /// <summary>
+    /// Submits a request once the model has turned ready and has a warm executor (also while shutting down, see
+    /// <see cref="MarkNotReady"/>); before that answers ModelNotReady without queueing.
+    /// </summary>
     public Task<InferResult> InferAsync(InferenceRequest request, CancellationToken cancellation = default) =>
-        IsReady
+        _acceptingTraffic && Executor.IsWarm
             ? Scheduler.SubmitAsync(request, cancellation)
             : Task.FromResult(InferResult.Failure(InferErrorKind.ModelNotReady, $"model '{Name}' is not ready yet"));
 

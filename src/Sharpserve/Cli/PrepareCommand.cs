@@ -61,6 +61,11 @@ internal static class PrepareCommand
 
     private static int Run(string model, string? cacheDirectory, string? output)
     {
+        if (cacheDirectory is not null && !Demo.CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
+        {
+            return CommandLine.Fail($"--cache-dir '{cacheDirectory}' is not a usable cache directory: {problem}", CommandLine.RuntimeFailure);
+        }
+
         try
         {
             Console.Out.WriteLine(ModelLoader.Prepare(model, cacheDirectory, output).ImagePath);

@@ -16,6 +16,18 @@ internal sealed partial class ServeCommand
         ServerOptions options = BuildOptions(parsed);
         LogLevel logLevel = parsed.GetValue(_logLevel);
         string? cacheDirectory = parsed.GetValue(_cacheDirectory);
+        if (cacheDirectory is not null)
+        {
+            if (!CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
+            {
+                return CommandLine.Fail(
+                    $"{Setting.SourceOf(parsed, _cacheDirectory)} '{cacheDirectory}' is not a usable cache directory: {problem}", CommandLine.RuntimeFailure);
+            }
+
+            // Every later reader of the default (the ONNX backend's fall-back load, worker processes) uses it too.
+            Environment.SetEnvironmentVariable("SHARPSERVE_CACHE_DIR", Path.GetFullPath(cacheDirectory));
+        }
+
         if (parsed.GetValue(_strictSharing))
         {
             // Read by the ONNX backend here and, inherited, in every worker process.

@@ -23,11 +23,12 @@ internal static class SettingParsers
         };
 
     /// <summary>A size such as 1m, 512k, 4g or 65536 (bytes), at least <paramref name="min"/>.</summary>
-    public static SettingParser<long> Size(long min, string example) =>
+    public static SettingParser<long> Size(long min, string example, string? belowMinimum = null) =>
         (string text, out long value, out string reason) =>
         {
-            reason = $"must be a size such as {example}";
-            return HumanValues.TryParseSize(text, out value) && value >= min;
+            bool parsed = HumanValues.TryParseSize(text, out value);
+            reason = parsed && belowMinimum is not null ? belowMinimum : $"must be a size such as {example}";
+            return parsed && value >= min;
         };
 
     /// <summary>A duration such as 30s, 500ms or 2m (a bare number is seconds); positive unless <paramref name="allowZero"/>.</summary>

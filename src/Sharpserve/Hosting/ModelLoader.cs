@@ -32,6 +32,9 @@ internal static class ModelLoader
     /// <summary>A Sharpserve model image (mapped by a worker, so loading it costs little CPU), not e.g. an ONNX model.</summary>
     public static bool IsModelImage(string preparedPath) => ModelImage.HasImageMagic(preparedPath);
 
+    /// <summary>An ONNX model file (checked from its name and first bytes, nothing is written or loaded).</summary>
+    public static bool IsOnnxModel(string path) => new OnnxBackend().CanLoad(path);
+
     public static IModel OpenImage(string imagePath, string modelName)
     {
         ArgumentNullException.ThrowIfNull(imagePath);

@@ -33,11 +33,13 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private readonly RequestMetrics _warmupMetrics = new();
     private Listeners? _listeners;
     private AccessLog? _accessLog;
+    private readonly ShutdownDrain _drain;
     private int _disposed;
 
-    private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate)
+    private SharpserveServer(WebApplication app, ModelRegistry registry, ServerOptions options, WarmupGate warmupGate, ShutdownDrain drain)
     {
         _app = app;
+        _drain = drain;
         _registry = registry;
         _options = options;
         _warmupGate = warmupGate;
@@ -95,6 +97,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.GracefulTimeout);
         RejectionBodies? rejections = null;
+        SharpserveServer? started = null;
+        var drain = new ShutdownDrain(() => started?.OnStopping());
+        builder.Services.AddSingleton<IHostedService>(drain);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -120,11 +125,11 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                     source.Model,
                     options.Scheduler,
                     scheduler => new WorkerPool(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
-                    time) { Version = source.Version });
+                    time) { Version = source.Version, ImagePath = image });
             }
             else
             {
-                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version });
+                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, ImagePath = source.ImagePath });
             }
         }
 
@@ -134,9 +139,10 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         registry.Start();
         var warmupGate = new WarmupGate();
         WebApplication app = builder.Build();
-        var server = new SharpserveServer(app, registry, options, warmupGate) { _sources = models, _listeners = listeners, _accessLog = accessLog };
+        var server = new SharpserveServer(app, registry, options, warmupGate, drain) { _sources = models, _listeners = listeners, _accessLog = accessLog };
         server.MapEndpoints();
-        app.Lifetime.ApplicationStopping.Register(server.OnStopping);
+        started = server;
+        app.Lifetime.ApplicationStopping.Register(drain.BeginShutdown);
 
         try
         {
@@ -204,7 +210,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
         catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or ModelLoadException)
         {
-            Log.WarmupFailed(server._logger, ex);
+            // A start-up failure is one line on stderr, without a stack trace; a pool's own refusal says it all.
+            Log.WarmupFailed(server._logger, ex.Message);
+            Console.Error.WriteLine(ex is WorkerPoolStartException ? $"sharpserve: error: {ex.Message}" : $"sharpserve: error: the server did not become ready: {ex.Message}");
             exitCode = 1;
             await server._app.StopAsync();
         }
@@ -264,7 +272,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                     if (_registry.All[i].Executor is WorkerPool pool)
                     {
                         ModelSource source = _sources[i];
-                        pool.Reload(source.PrepareImage?.Invoke() ?? pool.ImagePath);
+                        string image = source.PrepareImage?.Invoke() ?? pool.ImagePath;
+                        if (ReloadCheck.Difference(_registry.All[i], image) is { } difference)
+                        {
+                            Log.ReloadRefused(_logger, _registry.All[i].Name, _registry.All[i].Version, difference);
+                            continue;
+                        }
+
+                        pool.Reload(image);
                     }
                     else
                     {
@@ -314,6 +329,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         var middleware = new RequestMiddleware(
             _warmupGate, _requestMetrics, _warmupMetrics, _accessLog, _registry, _options.MaxRequestBodyBytes, _logger);
         _app.Use(middleware.InvokeAsync);
+        _app.Use(_drain.InvokeAsync);
         _app.MapPost("/labelservice/", labelService.PostAsync);
         // HEAD answers like GET without a body on every GET route: load balancers probe health with HEAD.
         string[] get = [HttpMethods.Get, HttpMethods.Head];
@@ -328,7 +344,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         _app.MapPost("/v2/models/{name}/infer", oip.InferAsync);
         _app.MapPost("/v2/models/{name}/versions/{version}/infer", oip.InferAsync);
         _app.MapMethods("/status", get, new StatusEndpoint(_registry).GetAsync);
-        _app.MapMethods("/metrics", get, new MetricsEndpoint(_registry, _requestMetrics).GetAsync);
+        _app.MapMethods("/metrics", get, new MetricsEndpoint(_registry, _requestMetrics, _drain).GetAsync);
     }
 
     private static partial class Log
@@ -339,10 +355,10 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP)")]
         public static partial void Ready(ILogger logger, int requests);
 
-        [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops")]
-        public static partial void WarmupFailed(ILogger logger, Exception exception);
+        [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops: {Reason}")]
+        public static partial void WarmupFailed(ILogger logger, string reason);
 
-        [LoggerMessage(3004, LogLevel.Information, "Stopping: readiness is false, draining in-flight requests")]
+        [LoggerMessage(3004, LogLevel.Information, "Stopping: readiness is false; requests received before the signal finish, new ones get 503")]
         public static partial void Stopping(ILogger logger);
 
         [LoggerMessage(3005, LogLevel.Information, "Stopped")]
@@ -356,6 +372,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         [LoggerMessage(3009, LogLevel.Error, "Reload failed; the current workers keep serving")]
         public static partial void ReloadFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(3013, LogLevel.Error, "Reload of model '{Model}' version {Version} refused: the new model's inputs or outputs differ ({Difference}); the current workers keep serving the old model. Serve the new model under another name or version, or restart")]
+        public static partial void ReloadRefused(ILogger logger, string model, string version, string difference);
 
         [LoggerMessage(3010, LogLevel.Warning, "{Signal} ignored: it applies to process mode (--workers) only")]
         public static partial void SignalIgnored(ILogger logger, string signal);

@@ -8,7 +8,8 @@ namespace Sharpserve.Http;
 
 /// <summary>
 /// <c>GET /status</c>: what is running, for operators and <c>sharpserve status</c>. Per worker: pid, state, requests
-/// served, anonymous memory (heap; where a private model copy would show) and resident mapped model bytes.
+/// served, anonymous memory (heap; where a private model copy would show) and the resident part of the model
+/// files' own mappings (<see cref="ModelMappings"/>; the front's covers every served model).
 /// One-copy is judged by anonymous memory per worker and total PSS across processes: a file mapped by one
 /// process alone counts as private in smaps_rollup.
 /// </summary>
@@ -25,7 +26,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
             w.WriteStartObject("front"u8);
             w.WriteNumber("pid"u8, Environment.ProcessId);
             w.WriteNumber("anonymous_bytes"u8, front.AnonymousBytes);
-            w.WriteNumber("mapped_model_bytes"u8, front.FileBackedBytes);
+            w.WriteNumber("mapped_model_bytes"u8, FrontMappedModelBytes());
             w.WriteNumber("pss_bytes"u8, front.PssBytes);
             w.WriteEndObject();
             w.WriteStartArray("models"u8);
@@ -39,6 +40,22 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         }
 
         return ResponseBody.CompleteAsync(context).AsTask();
+    }
+
+    /// <summary>The front's resident pages of every served model's files (it maps fastText images to describe them).</summary>
+    private long FrontMappedModelBytes()
+    {
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ServedModel model in registry.All)
+        {
+            string? path = model.Executor is WorkerPool pool ? pool.ImagePath : model.ImagePath;
+            if (path is not null)
+            {
+                files.UnionWith(ModelMappings.FilesOf(path));
+            }
+        }
+
+        return ModelMappings.ResidentBytes(Environment.ProcessId, files);
     }
 
     private static void WriteModel(Utf8JsonWriter w, ServedModel model)

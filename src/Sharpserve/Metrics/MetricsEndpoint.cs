@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Sharpserve.Core.Models;
+using Sharpserve.Hosting;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.Metrics;
@@ -13,12 +14,13 @@ namespace Sharpserve.Metrics;
 /// memory. Written by hand rather than through System.Diagnostics.Metrics + an exporter package: the series are
 /// few, and no extra dependency is needed.
 /// </summary>
-internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics requests)
+internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics requests, ShutdownDrain drain)
 {
     public Task GetAsync(HttpContext context)
     {
         var text = new StringBuilder(4096);
         WriteRequests(text);
+        Gauge(text, "sharpserve_http_requests_in_flight", "HTTP requests received and not yet answered (this one included).", drain.InFlight);
         WriteModels(text);
         ProcessMemory front = ProcessMemory.Read(Environment.ProcessId);
         Gauge(text, "sharpserve_process_anonymous_bytes", "Anonymous memory (heap and other non-file pages) of the front process.", front.AnonymousBytes);

@@ -38,13 +38,16 @@ internal sealed class InFlightTable
         return true;
     }
 
-    /// <summary>The send time of the oldest request held, or long.MaxValue.</summary>
-    public long OldestSentTimestamp()
+    /// <summary>The id and send time of the oldest request held, or (0, long.MaxValue).</summary>
+    public (ulong Id, long SentTimestamp) Oldest()
     {
-        long oldest = long.MaxValue;
+        (ulong Id, long SentTimestamp) oldest = (0, long.MaxValue);
         foreach (KeyValuePair<ulong, InFlightRequest> entry in _requests)
         {
-            oldest = Math.Min(oldest, entry.Value.SentTimestamp);
+            if (entry.Value.SentTimestamp < oldest.SentTimestamp)
+            {
+                oldest = (entry.Key, entry.Value.SentTimestamp);
+            }
         }
 
         return oldest;

@@ -2,13 +2,12 @@ namespace Sharpserve.Supervision;
 
 /// <summary>
 /// Reads a process's memory from /proc/PID/smaps_rollup. Anonymous is the heap and every other non-file page,
-/// where a private copy of the model would show; file-backed resident pages (Rss − Anonymous) are the shared,
-/// mapped model image. Pss splits shared pages among the processes that map them.
+/// where a private copy of the model would show. Pss splits shared pages among the processes that map them. The
+/// model's own mapping is measured apart (<see cref="ModelMappings"/>): Rss − Anonymous also holds the runtime's
+/// and the native libraries' file-backed pages.
 /// </summary>
 public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long AnonymousBytes)
 {
-    public long FileBackedBytes => Math.Max(0, RssBytes - AnonymousBytes);
-
     public static ProcessMemory Read(int pid)
     {
         try

@@ -46,13 +46,23 @@ public sealed partial class WorkerPool
                     break;
                 case WorkerState.Ready:
                 case WorkerState.Draining:
-                    if (now - worker.LastPongTimestamp > timeout)
+                    if (worker.HasUnreadBytes())
+                    {
+                        // The worker has written and the front has not read yet (its threads are busy, e.g. writing
+                        // large JSON answers): that is the front's delay, not the worker's silence.
+                        worker.Progress.Heard(now, answer: true);
+                    }
+
+                    // A worker with requests is judged by them (a one-thread worker predicts on its I/O loop and
+                    // answers Pings after the predict); an idle one by its Pongs.
+                    (ulong oldestId, long oldestSent) = worker.InFlight.Oldest();
+                    if (oldestId == 0 && worker.Progress.IsSilent(now, timeout))
                     {
                         Kill(worker, $"was silent for more than {_options.Timeout.TotalSeconds:0.###} s (--timeout)");
                         break;
                     }
 
-                    if (now - worker.OldestSentTimestamp() > timeout)
+                    if (worker.Progress.IsStuck(now, timeout, oldestId, oldestSent))
                     {
                         Kill(worker, $"was stuck on a request for more than {_options.Timeout.TotalSeconds:0.###} s (--timeout)");
                         break;
@@ -93,8 +103,11 @@ public sealed partial class WorkerPool
         {
             reason = $"served {worker.Served} requests (--max-requests)";
         }
-        else if (_options.MaxWorkerMemoryBytes > 0 && worker.Memory.AnonymousBytes > _options.MaxWorkerMemoryBytes)
+        else if (_options.MaxWorkerMemoryBytes > 0 && worker.Memory.AnonymousBytes > _options.MaxWorkerMemoryBytes &&
+                 worker.ReadyAnonymousBytes <= _options.MaxWorkerMemoryBytes)
         {
+            // Only a worker that grew over the budget: one already over it when Ready would be replaced by another
+            // just as big, forever (see CheckFreshSize).
             reason = $"uses {worker.Memory.AnonymousBytes / (1 << 20)} MiB of anonymous memory (--max-worker-memory)";
         }
 

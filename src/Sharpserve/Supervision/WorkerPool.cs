@@ -207,7 +207,7 @@ public sealed partial class WorkerPool : IExecutor
             ProcessMemory memory = ProcessMemory.Read(worker.Pid);
             rows.Add(new WorkerStatus(
                 worker.Id, worker.Pid, worker.State, worker.Generation, worker.Served, worker.InFlight.Count,
-                memory.AnonymousBytes, memory.FileBackedBytes, memory.PssBytes));
+                memory.AnonymousBytes, ModelMappings.ResidentBytes(worker.Pid, worker.ModelFiles), memory.PssBytes));
         }
 
         return rows;
@@ -279,7 +279,7 @@ public sealed partial class WorkerPool : IExecutor
             "--threads", _options.ThreadsPerWorker.ToString(CultureInfo.InvariantCulture),
         ];
         System.Diagnostics.Process process = WorkerLauncher.Start(_options.WorkerCommand, arguments, _options.WorkerEnvironment);
-        var worker = new WorkerProcess(id, _generation, process, _time.GetTimestamp(), maxRequests);
+        var worker = new WorkerProcess(id, _generation, process, _time.GetTimestamp(), maxRequests) { ModelFiles = ModelMappings.FilesOf(_imagePath) };
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) => OnWorkerLost(worker, $"exited with code {SafeExitCode(worker)}");
         process.OutputDataReceived += (_, e) => LogWorkerLine(worker, e.Data);
@@ -346,11 +346,13 @@ public sealed partial class WorkerPool : IExecutor
             {
                 ReadResult read = await reader.ReadAsync(_stop.Token);
                 ReadOnlySequence<byte> buffer = read.Buffer;
+                bool answer = false;
                 while (FrameReader.TryRead(ref buffer, out Frame frame))
                 {
+                    answer |= frame.Type is FrameType.Result or FrameType.Error;
                     if (worker is null)
                     {
-                        worker = Attach(frame, PipeWriter.Create(stream));
+                        worker = Attach(frame, PipeWriter.Create(stream), connection);
                         if (worker is null)
                         {
                             return;
@@ -362,6 +364,9 @@ public sealed partial class WorkerPool : IExecutor
                     HandleFrame(worker, frame);
                 }
 
+                // Every read brings new bytes (all of the buffer was examined before): a sign of life, and progress
+                // when they are (part of) an answer, e.g. a large Result still arriving (WorkerProgress).
+                worker?.Progress.Heard(_time.GetTimestamp(), answer || FrameReader.PeekType(buffer) is FrameType.Result or FrameType.Error);
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (read.IsCompleted)
                 {
@@ -384,7 +389,7 @@ public sealed partial class WorkerPool : IExecutor
         }
     }
 
-    private WorkerProcess? Attach(in Frame hello, PipeWriter writer)
+    private WorkerProcess? Attach(in Frame hello, PipeWriter writer, Socket connection)
     {
         if (hello.Type != FrameType.Hello)
         {
@@ -403,8 +408,9 @@ public sealed partial class WorkerPool : IExecutor
         {
             if (worker.Id == id && worker.Pid == pid && worker.Writer is null && !worker.IsLost)
             {
+                worker.Connection = connection;
                 worker.Writer = writer;
-                worker.LastPongTimestamp = _time.GetTimestamp();
+                worker.Progress.Heard(_time.GetTimestamp(), answer: true);
                 _ = WriteLoopAsync(worker, writer);
                 return worker;
             }
@@ -430,6 +436,7 @@ public sealed partial class WorkerPool : IExecutor
                         ? InferResult.Success(PayloadReader.ReadResult(frame.Payload))
                         : InferResult.Failure(PayloadReader.ReadError(frame.Payload));
                     _scheduler.Complete(request.Item, result);
+                    worker.Progress.Answered(frame.RequestId);
                     worker.CountServed();
                     Interlocked.Increment(ref _completed);
                     _changed.Set();
@@ -437,8 +444,7 @@ public sealed partial class WorkerPool : IExecutor
 
                 break;
             case FrameType.Pong:
-                worker.LastPongTimestamp = _time.GetTimestamp();
-                break;
+                break; // its bytes count as a sign of life (ServeConnectionAsync)
             default:
                 throw new IpcProtocolException($"unexpected {frame.Type} frame from a worker");
         }
@@ -453,8 +459,13 @@ public sealed partial class WorkerPool : IExecutor
                 return;
             }
 
+            if (!CheckFreshSize(worker))
+            {
+                return;
+            }
+
             worker.State = WorkerState.Ready;
-            worker.LastPongTimestamp = _time.GetTimestamp();
+            worker.Progress.Heard(_time.GetTimestamp(), answer: true);
             _consecutiveFailures = 0;
             Log.WorkerReady(_logger, worker.Id, worker.Pid, worker.MappedModelBytes);
             if (!_firstReady)
@@ -467,6 +478,34 @@ public sealed partial class WorkerPool : IExecutor
         }
 
         _changed.Set();
+    }
+
+    /// <summary>
+    /// Measures a worker as it turns Ready, before any request, against --max-worker-memory. A budget that the first
+    /// worker already exceeds can never be met (every replacement is as big): the start fails with a message naming
+    /// the budget and the size, and false is returned. A later worker over it (e.g. after a reload onto a bigger
+    /// model) serves, is not recycled for memory, and is logged. Under the lock.
+    /// </summary>
+    private bool CheckFreshSize(WorkerProcess worker)
+    {
+        worker.Memory = ProcessMemory.Read(worker.Pid);
+        worker.ReadyAnonymousBytes = worker.Memory.AnonymousBytes;
+        long budget = _options.MaxWorkerMemoryBytes;
+        if (budget <= 0 || worker.ReadyAnonymousBytes <= budget)
+        {
+            return true;
+        }
+
+        long sizeMiB = (worker.ReadyAnonymousBytes + (1 << 20) - 1) >> 20;
+        if (!_firstWarm.Task.IsCompleted)
+        {
+            _firstWarm.TrySetException(new WorkerPoolStartException(
+                $"--max-worker-memory {budget >> 20} MiB is below what a fresh worker already uses: worker {worker.Id} uses {sizeMiB} MiB of anonymous memory when Ready, before any request, so every worker would be recycled as soon as it starts; set it well above {sizeMiB}m, or leave it unset"));
+            return false;
+        }
+
+        Log.FreshWorkerOverBudget(_logger, worker.Id, worker.Pid, sizeMiB, budget >> 20);
+        return true;
     }
 
     /// <summary>Once enough fresh workers are Ready, each worker marked for recycling starts draining. Under the lock.</summary>
@@ -547,7 +586,7 @@ public sealed partial class WorkerPool : IExecutor
                 Log.WorkerLost(_logger, worker.Id, worker.Pid, reason, retried, backoffMs);
                 if (_consecutiveFailures >= 5 && !_firstWarm.Task.IsCompleted)
                 {
-                    _firstWarm.TrySetException(new InvalidOperationException(
+                    _firstWarm.TrySetException(new WorkerPoolStartException(
                         $"worker processes failed to start {_consecutiveFailures} times in a row; last: worker {worker.Id} {reason}"));
                 }
             }
@@ -601,10 +640,14 @@ public sealed partial class WorkerPool : IExecutor
         {
             while (await outgoing.WaitToReadAsync())
             {
+                ulong highestRequestId = 0;
+                bool ping = false;
                 while (outgoing.TryRead(out OutgoingFrame frame))
                 {
+                    ping |= frame.Type == FrameType.Ping;
                     if (frame.Type == FrameType.Infer)
                     {
+                        highestRequestId = Math.Max(highestRequestId, frame.RequestId);
                         try
                         {
                             FrameWriter.WriteInfer(writer, frame.RequestId, frame.Request!);
@@ -629,6 +672,7 @@ public sealed partial class WorkerPool : IExecutor
                 }
 
                 FlushResult flushed = await writer.FlushAsync();
+                worker.Progress.Flushed(_time.GetTimestamp(), highestRequestId, ping);
                 if (flushed.IsCompleted || flushed.IsCanceled)
                 {
                     break;

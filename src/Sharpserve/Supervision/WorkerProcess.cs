@@ -35,7 +35,8 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
 
     public long DrainTimestamp { get; set; }
 
-    public long LastPongTimestamp { get; set; }
+    /// <summary>What the front has received from the worker lately: silence and stuck checks.</summary>
+    public WorkerProgress Progress { get; } = new();
 
     /// <summary>Requests after which this worker is recycled (jitter applied); 0 for never.</summary>
     public long MaxRequests { get; } = maxRequests;
@@ -46,7 +47,29 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
 
     public ProcessMemory Memory { get; set; }
 
+    /// <summary>Anonymous memory when the worker said Ready: what it uses before any request.</summary>
+    public long ReadyAnonymousBytes { get; set; }
+
     public long MappedModelBytes { get; set; }
+
+    /// <summary>The files of the model this worker serves (its generation's image), whose mappings /status reports.</summary>
+    public IReadOnlyCollection<string> ModelFiles { get; init; } = [];
+
+    /// <summary>The worker's connection, set with <see cref="Writer"/>; the heartbeat asks it for unread bytes.</summary>
+    public System.Net.Sockets.Socket? Connection { get; set; }
+
+    /// <summary>Bytes the worker sent that the front has not read yet: it is alive, the front is behind.</summary>
+    public bool HasUnreadBytes()
+    {
+        try
+        {
+            return Connection is { } connection && connection.Available > 0;
+        }
+        catch (Exception e) when (e is ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Set once the worker's Hello arrives; frames are then written by its writer loop only.</summary>
     public PipeWriter? Writer { get; set; }
@@ -64,8 +87,6 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
 
     public bool IsLost => Volatile.Read(ref _lost) == 1;
 
-    /// <summary>The send time of the oldest request still at this worker, or long.MaxValue.</summary>
-    public long OldestSentTimestamp() => InFlight.OldestSentTimestamp();
 
     public void TryKill()
     {

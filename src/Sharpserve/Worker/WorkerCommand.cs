@@ -74,8 +74,12 @@ internal static class WorkerCommand
             await Task.Delay(WorkerFaults.ReadyDelay); // zero unless a test asks for a slow-loading model
             FrameWriter.WriteReady(writer, model.MappedBytes);
             await writer.FlushAsync();
-            Console.Error.WriteLine($"ready: model '{name}' mapped ({model.MappedBytes} bytes), {threads} executor thread(s)");
+            Console.Error.WriteLine($"ready: model '{name}' mapped ({model.MappedBytes} bytes), {threads} executor thread(s), {GcMode()}");
             return await worker.RunAsync(reader);
         }
     }
+
+    /// <summary>e.g. "Server GC, concurrent off": the mode the runtime chose (Sharpserve.csproj, or DOTNET_gcServer / DOTNET_gcConcurrent).</summary>
+    private static string GcMode() =>
+        $"{(System.Runtime.GCSettings.IsServerGC ? "Server" : "Workstation")} GC, concurrent {(System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.Batch ? "off" : "on")}";
 }

@@ -6,10 +6,12 @@ namespace Sharpserve.Worker;
 /// <summary>
 /// Fault injection for the supervisor's tests, active only when the worker's environment has
 /// SHARPSERVE_TEST_FAULTS=1 (which only tests set). A request whose first text is one of these markers makes the
-/// worker hang on it, go silent (no more Pongs), die at once, or answer after a second. With
+/// worker hang on it, go silent (no more Pongs), die at once, answer after a second, or take 128 MiB of anonymous
+/// memory it keeps (as a leak would) and answer. With
 /// SHARPSERVE_TEST_FAULT_ONCE=PATH, only the first worker to create PATH injects the fault; the others treat the
 /// marker as ordinary text, so a retry on a sibling succeeds. SHARPSERVE_TEST_READY_DELAY_MS=N makes every worker
-/// wait N ms before saying Ready, like a model that is slow to load.
+/// wait N ms before saying Ready, like a model that is slow to load. With SHARPSERVE_TEST_RELEASE=PATH, a slow
+/// request is answered once PATH exists instead of after a second, so a test decides when.
 /// </summary>
 internal static class WorkerFaults
 {
@@ -19,6 +21,8 @@ internal static class WorkerFaults
     public const string Silence = "__sharpserve_fault_silence__";
     public const string Crash = "__sharpserve_fault_crash__";
     public const string Slow = "__sharpserve_fault_slow__";
+    public const string Grow = "__sharpserve_fault_grow__";
+    public const string ReleaseVariable = "SHARPSERVE_TEST_RELEASE";
 
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable(EnvironmentVariable) == "1";
 
@@ -28,6 +32,22 @@ internal static class WorkerFaults
             ? TimeSpan.FromMilliseconds(ms)
             : TimeSpan.Zero;
 
+    /// <summary>Waits as a slow request does: until the release file exists, or one second without one.</summary>
+    public static async Task WaitSlowAsync()
+    {
+        string? release = Environment.GetEnvironmentVariable(ReleaseVariable);
+        if (string.IsNullOrEmpty(release))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            return;
+        }
+
+        while (!File.Exists(release))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+
     public static string? Find(InferenceRequest request)
     {
         if (!Enabled || request.Inputs.Count == 0 || request.Inputs[0].BytesData is not { Length: > 0 } texts)
@@ -36,7 +56,7 @@ internal static class WorkerFaults
         }
 
         string first = Encoding.UTF8.GetString(texts[0]);
-        if (first is not (Hang or Silence or Crash or Slow))
+        if (first is not (Hang or Silence or Crash or Slow or Grow))
         {
             return null;
         }

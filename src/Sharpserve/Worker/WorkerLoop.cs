@@ -28,6 +28,7 @@ internal sealed class WorkerLoop
     private int _running;
     private int _inFlight;
     private volatile bool _silent;
+    private static byte[]? s_grown;
 
     public WorkerLoop(IModel model, int threads, PipeWriter writer)
     {
@@ -252,6 +253,13 @@ internal sealed class WorkerLoop
                 Interlocked.Increment(ref _inFlight);
                 _ = SlowAsync(requestId, request);
                 break;
+            case WorkerFaults.Grow:
+                // Touched, so the pages are resident anonymous memory, and kept for the worker's lifetime.
+                s_grown = new byte[128 << 20];
+                Array.Fill(s_grown, (byte)1);
+                Interlocked.Increment(ref _inFlight);
+                Submit(new Incoming(requestId, request));
+                break;
         }
 
         // Hang and Silence: the request is never answered.
@@ -259,7 +267,7 @@ internal sealed class WorkerLoop
 
     private async Task SlowAsync(ulong requestId, InferenceRequest request)
     {
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await WorkerFaults.WaitSlowAsync();
         Submit(new Incoming(requestId, request));
     }
 

@@ -44,7 +44,7 @@ public sealed class ModelImageCacheTests : IDisposable
     }
 
     [Fact]
-    public void Prepare_WritesAReadOnlyImage_AndLeavesNoTempFile()
+    public void Prepare_WritesAReadOnlyImage_AndLeavesNoTempOrLockFile()
     {
         string image = _cache.Prepare(_source, _backend).ImagePath;
 
@@ -52,7 +52,17 @@ public sealed class ModelImageCacheTests : IDisposable
         Assert.Equal(UnixFileMode.None, mode & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite));
         Assert.True(mode.HasFlag(UnixFileMode.UserRead));
         string name = Path.GetFileName(image);
-        Assert.Equal(["cache/" + name, "cache/" + name + ".lock", "model.fake"], _temp.FileNames());
+        Assert.Equal(["cache/" + name, "model.fake"], _temp.FileNames());
+    }
+
+    [Fact]
+    public void Prepare_ConcurrentPreparers_ShareOneLock_AndLeaveNoLockFile()
+    {
+        var results = new ModelImagePreparation[8];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => results[i] = _cache.Prepare(_source, _backend));
+
+        Assert.All(results, r => Assert.Equal(results[0].ImagePath, r.ImagePath));
+        Assert.Equal(["cache/" + Path.GetFileName(results[0].ImagePath), "model.fake"], _temp.FileNames());
     }
 
     [Fact]

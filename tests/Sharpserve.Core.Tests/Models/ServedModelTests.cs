@@ -41,4 +41,21 @@ public sealed class ServedModelTests
         Assert.False(served.IsReady);
         Assert.True(model.IsDisposed);
     }
+
+    [Fact]
+    public async Task Infer_AfterMarkNotReady_IsNotReadyButStillRunsTheRequestsTheFrontAdmits()
+    {
+        var model = new FakeModel();
+        await using var served = new ServedModel(model, new SchedulerOptions(), threads: 1);
+        served.Start();
+        await served.Executor.WarmedUp;
+        served.MarkReady();
+
+        // Shutdown: a request whose body was still uploading at the signal reaches the model afterwards.
+        served.MarkNotReady();
+        InferResult result = await served.InferAsync(Request("x"));
+
+        Assert.False(served.IsReady);
+        Assert.True(result.IsSuccess, result.Error?.Message);
+    }
 }
