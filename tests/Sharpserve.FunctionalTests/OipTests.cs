@@ -89,6 +89,24 @@ public sealed class OipTests : IAsyncLifetime
         Assert.Equal(3, probability.GetProperty("data").GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("k3", """{"k": 3}""")]
+    [InlineData("kall-th0.1", """{"k": -1, "threshold": 0.1}""")]
+    public async Task Infer_EverySentenceInOneBatch_EqualsTheFastTextCli(string caseName, string parameters)
+    {
+        string[] sentences = FastTextGolden.Sentences();
+        string[] expected = FastTextGolden.Lines("langid", caseName);
+        string body = $$"""{"parameters": {{parameters}}, "inputs": [{"name": "text", "datatype": "BYTES", "shape": [{{sentences.Length}}], "data": {{JsonSerializer.Serialize(sentences)}}}]}""";
+        using JsonDocument json = await HttpAssert.JsonAsync(await InferAsync(body));
+        JsonElement outputs = json.RootElement.GetProperty("outputs");
+
+        Assert.Equal(sentences.Length, outputs[0].GetProperty("shape")[0].GetInt32());
+        for (int i = 0; i < sentences.Length; i++)
+        {
+            Assert.Equal(expected[i], FastTextGolden.AsCliLine(outputs, i));
+        }
+    }
+
     [Fact]
     public async Task Infer_WithK_AnswersKLabelsPerText_AndOutputsSelectionFilters()
     {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Sharpserve.Backends.FastText;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.FunctionalTests;
@@ -49,23 +48,36 @@ public sealed class ProcessModeTests
     }
 
     [Fact]
-    public async Task Workers_AnswerExactlyAsTheOfflinePredictor_AndStatusListsThem()
+    public async Task Workers_AnswerExactlyAsTheFastTextCli_AndStatusListsThem()
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync();
-        using FastTextModel model = FastTextModel.Open(TestServer.DemoModelPath, "langid");
+        string[] sentences = FastTextGolden.Sentences();
+        string[] top3 = FastTextGolden.Lines("langid", "k3");
 
-        foreach ((string text, _) in ProcessModeServer.Texts)
+        foreach ((string text, string label) in ProcessModeServer.Texts)
         {
-            using var expected = new StringWriter { NewLine = "\n" };
-            FastTextStreamPredictor.Predict(model, new MemoryStream(Encoding.UTF8.GetBytes(text + "\n")), expected, 3, 0f);
-            string[] parts = expected.ToString().TrimEnd('\n').Split(' ');
             using HttpResponseMessage response = await server.Client.PostAsync(
                 new Uri("/labelservice/?k=3", UriKind.Relative), new StringContent(text));
             using JsonDocument json = await HttpAssert.JsonAsync(response);
-            for (int i = 0; i < parts.Length / 2; i++)
+            string expected = FastTextGolden.Line("langid", "k3", text);
+            Assert.StartsWith(label + " ", expected, StringComparison.Ordinal);
+            Assert.Equal(expected, FastTextGolden.AsCliLine(json.RootElement));
+        }
+
+        // Every sentence (the empty one too) in one OIP batch, through a worker.
+        string body = JsonSerializer.Serialize(new
+        {
+            parameters = new { k = 3 },
+            inputs = new[] { new { name = "text", datatype = "BYTES", shape = new[] { sentences.Length }, data = sentences } },
+        });
+        using (HttpResponseMessage batch = await server.Client.PostAsync(
+            new Uri("/v2/models/langid/infer", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json")))
+        {
+            using JsonDocument json = await HttpAssert.JsonAsync(batch);
+            JsonElement outputs = json.RootElement.GetProperty("outputs");
+            for (int i = 0; i < sentences.Length; i++)
             {
-                Assert.Equal(parts[2 * i], json.RootElement.GetProperty("labels")[i].GetString());
-                Assert.Equal(float.Parse(parts[(2 * i) + 1], System.Globalization.CultureInfo.InvariantCulture), json.RootElement.GetProperty("probabilities")[i].GetSingle(), 1e-4);
+                Assert.Equal(top3[i], FastTextGolden.AsCliLine(outputs, i));
             }
         }
 
