@@ -178,12 +178,13 @@ public sealed class OipTests : IAsyncLifetime
     [Fact]
     public async Task Infer_InvalidUtf8InJson_Answers400()
     {
-        byte[] body = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["ab"]}]}""");
-        body[Array.IndexOf(body, (byte)'a', 40)] = 0xff;
+        const string json = """{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["ab"]}]}""";
+        byte[] body = Encoding.UTF8.GetBytes(json);
+        body[json.IndexOf("\"ab\"", StringComparison.Ordinal) + 1] = 0xff; // the text itself, not a property name
         using HttpResponseMessage response = await _server.Client.PostAsync(
             new Uri("/v2/models/langid/infer", UriKind.Relative), new ByteArrayContent(body));
 
-        await HttpAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "");
+        await HttpAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "input 'text': a string in 'data' is not valid UTF-8");
     }
 
     [Fact]
