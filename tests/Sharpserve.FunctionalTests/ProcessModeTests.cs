@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.FunctionalTests;
@@ -122,7 +123,8 @@ public sealed class ProcessModeTests
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode); // retried once on a sibling, where the fault does not fire
         Assert.True(File.Exists(server.FaultOnceFile));
         await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the stuck worker is replaced");
-        Assert.True(server.Pool.Restarts >= 1);
+        Assert.Equal(1, server.Pool.Restarts);
+        AssertKilledOnlyTheFaultyWorker(server, Worker.WorkerFaults.Hang, "was stuck on a request for more than 2 s (--timeout)");
     }
 
     [Fact]
@@ -134,7 +136,21 @@ public sealed class ProcessModeTests
 
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the silent worker is replaced");
-        Assert.True(server.Pool.Restarts >= 1);
+        Assert.Equal(1, server.Pool.Restarts);
+        AssertKilledOnlyTheFaultyWorker(server, Worker.WorkerFaults.Silence, "was silent for more than 2 s (--timeout)");
+    }
+
+    /// <summary>
+    /// The one worker killed is the one that reported injecting <paramref name="fault"/> (its forwarded output line
+    /// names its id and pid), and the kill's log line gives <paramref name="reason"/>.
+    /// </summary>
+    private static void AssertKilledOnlyTheFaultyWorker(ProcessModeServer server, string fault, string reason)
+    {
+        string injected = Assert.Single(server.Log.Lines, l => l.EndsWith($"test fault injected: {fault}", StringComparison.Ordinal));
+        Match faulty = Regex.Match(injected, @"\[worker (\d+) pid (\d+)\]");
+        Assert.True(faulty.Success, injected);
+        string killed = Assert.Single(server.Log.Lines, l => l.Contains("[4005] Killing worker", StringComparison.Ordinal));
+        Assert.Contains($"Killing worker {faulty.Groups[1].Value} (pid {faulty.Groups[2].Value}): it {reason}", killed, StringComparison.Ordinal);
     }
 
     [Fact]
