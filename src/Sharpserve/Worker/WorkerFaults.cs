@@ -9,7 +9,8 @@ namespace Sharpserve.Worker;
 /// worker hang on it, go silent (no more Pongs), die at once, or answer after a second. With
 /// SHARPSERVE_TEST_FAULT_ONCE=PATH, only the first worker to create PATH injects the fault; the others treat the
 /// marker as ordinary text, so a retry on a sibling succeeds. SHARPSERVE_TEST_READY_DELAY_MS=N makes every worker
-/// wait N ms before saying Ready, like a model that is slow to load.
+/// wait N ms before saying Ready, like a model that is slow to load; SHARPSERVE_TEST_DIE_AT_START=1 makes every
+/// worker exit (code 3) instead of saying Ready, like a model that crashes while loading.
 /// </summary>
 internal static class WorkerFaults
 {
@@ -27,6 +28,9 @@ internal static class WorkerFaults
         Enabled && int.TryParse(Environment.GetEnvironmentVariable("SHARPSERVE_TEST_READY_DELAY_MS"), out int ms) && ms > 0
             ? TimeSpan.FromMilliseconds(ms)
             : TimeSpan.Zero;
+
+    /// <summary>Every worker exits instead of saying Ready; false unless faults are enabled and it is asked for.</summary>
+    public static bool DieAtStart { get; } = Enabled && Environment.GetEnvironmentVariable("SHARPSERVE_TEST_DIE_AT_START") == "1";
 
     public static string? Find(InferenceRequest request)
     {
