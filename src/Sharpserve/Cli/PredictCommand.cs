@@ -65,7 +65,7 @@ internal static class PredictCommand
         string? inputPath = parsed.Positionals.Count == 2 && parsed.Positionals[1] != "-" ? parsed.Positionals[1] : null;
         if (inputPath is not null && !File.Exists(inputPath))
         {
-            return CommandLine.Fail($"input file '{inputPath}' does not exist");
+            return CommandLine.Fail($"input file '{inputPath}' does not exist", 1);
         }
 
         IModel loaded;

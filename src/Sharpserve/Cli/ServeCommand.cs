@@ -90,6 +90,7 @@ internal static class ServeCommand
         }
 
         var problems = new List<string>();
+        int runtimeProblems = 0;
         ServerOptions options = BuildOptions(parsed, problems, out string? name, out LogLevel logLevel);
         string? modelPath = parsed.Positionals.Count == 1 ? parsed.Positionals[0] : null;
         string? repositoryPath = Value(parsed, "--model-repository");
@@ -115,6 +116,7 @@ internal static class ServeCommand
         else if (modelPath is not null && !File.Exists(modelPath))
         {
             problems.Add($"model file '{modelPath}' does not exist");
+            runtimeProblems++;
         }
 
         if (problems.Count > 0)
@@ -125,7 +127,9 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"sharpserve: error: {problem}");
             }
 
-            return 2;
+            // 2 when the command line itself is wrong; 1 when it is right but names a model that is not there,
+            // a runtime failure like a corrupt model (CommandLine.Fail).
+            return problems.Count > runtimeProblems ? 2 : 1;
         }
 
         string? cacheDirectory = Value(parsed, "--cache-dir");
@@ -145,7 +149,7 @@ internal static class ServeCommand
         }
         catch (IOException ex)
         {
-            return CommandLine.Fail($"cannot write the demo model to the cache directory: {ex.Message}");
+            return CommandLine.Fail($"cannot write the demo model to the cache directory: {ex.Message}", 1);
         }
 
         name ??= isDemo ? DemoModel.Name : Path.GetFileNameWithoutExtension(modelPath);
