@@ -6,7 +6,8 @@ namespace Sharpserve.Worker;
 /// <summary>
 /// Fault injection for the supervisor's tests, active only when the worker's environment has
 /// SHARPSERVE_TEST_FAULTS=1 (which only tests set). A request whose first text is one of these markers makes the
-/// worker hang on it, go silent (no more Pongs), die at once, or answer after a second. With
+/// worker hang on it, go silent (no more Pongs), die at once, answer after a second, or take and keep 256 MiB of
+/// anonymous memory before answering (a leak, for --max-worker-memory). With
 /// SHARPSERVE_TEST_FAULT_ONCE=PATH, only the first worker to create PATH injects the fault; the others treat the
 /// marker as ordinary text, so a retry on a sibling succeeds. SHARPSERVE_TEST_READY_DELAY_MS=N makes every worker
 /// wait N ms before saying Ready, like a model that is slow to load; SHARPSERVE_TEST_DIE_AT_START=1 makes every
@@ -20,6 +21,9 @@ internal static class WorkerFaults
     public const string Silence = "__sharpserve_fault_silence__";
     public const string Crash = "__sharpserve_fault_crash__";
     public const string Slow = "__sharpserve_fault_slow__";
+    public const string Grow = "__sharpserve_fault_grow__";
+
+    private static readonly List<byte[]> s_leaked = [];
 
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable(EnvironmentVariable) == "1";
 
@@ -40,12 +44,27 @@ internal static class WorkerFaults
         }
 
         string first = Encoding.UTF8.GetString(texts[0]);
-        if (first is not (Hang or Silence or Crash or Slow))
+        if (first is not (Hang or Silence or Crash or Slow or Grow))
         {
             return null;
         }
 
         return ClaimOnce() ? first : null;
+    }
+
+    /// <summary>Takes 256 MiB of anonymous memory, touching every page so it is resident, and never frees it.</summary>
+    public static void Leak()
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            byte[] block = GC.AllocateUninitializedArray<byte>(16 << 20, pinned: true);
+            for (int page = 0; page < block.Length; page += 4096)
+            {
+                block[page] = 1;
+            }
+
+            s_leaked.Add(block);
+        }
     }
 
     private static bool ClaimOnce()

@@ -252,6 +252,11 @@ internal sealed class WorkerLoop
                 Interlocked.Increment(ref _inFlight);
                 _ = SlowAsync(requestId, request);
                 break;
+            case WorkerFaults.Grow:
+                WorkerFaults.Leak();
+                Interlocked.Increment(ref _inFlight);
+                Submit(new Incoming(requestId, request));
+                break;
         }
 
         // Hang and Silence: the request is never answered.
