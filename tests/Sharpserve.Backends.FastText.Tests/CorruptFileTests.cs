@@ -286,11 +286,14 @@ public sealed class CorruptFileTests : IDisposable
     [Fact]
     public void RandomByteCorruption_NeverThrowsAnythingButModelLoadException()
     {
-        // Seeded fuzzing of the header, the dictionary and the matrix headers: a load either fails cleanly or
-        // yields a model that predicts without crashing.
+        // Seeded fuzzing of the header, the dictionary and the matrix headers: a load either fails cleanly, with a
+        // message naming the file and the problem, or yields a model whose warm-up requests run. Both outcomes
+        // must occur (a loader refusing everything, or nothing, would pass a loop that checks neither).
         var random = new Random(12345);
         string path = _temp.File("fuzz.bin");
         long[] anchors = [_layout.QuantInput, _layout.QuantOutput];
+        int accepted = 0;
+        var refusals = new List<string>();
         for (int round = 0; round < 400; round++)
         {
             byte[] file = (byte[])_original.Clone();
@@ -307,19 +310,37 @@ public sealed class CorruptFileTests : IDisposable
             }
 
             File.WriteAllBytes(path, file);
+            FastTextModel model;
             try
             {
-                using FastTextModel model = FastTextModel.Open(path, "fuzz");
+                model = FastTextModel.Open(path, "fuzz");
+            }
+            catch (ModelLoadException ex)
+            {
+                Assert.StartsWith("fuzz.bin: ", ex.Message, StringComparison.Ordinal);
+                Assert.True(ex.Message.Length > "fuzz.bin: ".Length + 10, $"round {round}: '{ex.Message}' does not say what is wrong");
+                refusals.Add(ex.Message);
+                continue;
+            }
+
+            using (model)
+            {
                 using IModelSession session = model.CreateSession();
                 foreach (InferenceRequest request in model.WarmupRequests)
                 {
-                    session.Infer(request);
+                    InferResult result = session.Infer(request);
+                    Assert.True(result.IsSuccess, $"round {round}: a model that loaded failed its warm-up: {result.Error?.Message}");
                 }
             }
-            catch (ModelLoadException)
-            {
-            }
+
+            accepted++;
         }
+
+        Assert.True(accepted > 0, "every corrupted file was refused");
+        Assert.True(refusals.Count > 0, "no corrupted file was refused");
+        // The refusals name different problems (numbers aside), not one catch-all message.
+        string[] kinds = [.. refusals.Select(m => new string([.. m.Where(c => !char.IsAsciiDigit(c))])).Distinct()];
+        Assert.True(kinds.Length >= 3, string.Join("\n", kinds));
     }
 
     private string LoadError(byte[] file, string name = "model.bin")

@@ -6,48 +6,41 @@ namespace Sharpserve.Backends.FastText.Tests;
 
 public sealed class FastTextSessionTests : IDisposable
 {
-    private static readonly string[] s_texts =
-    [
-        "GNU General Public License version 3",
-        "Permission is hereby granted, free of charge, to any person",
-        "Mozilla Public License лицензия свобода café 🙂",
-        "",
-        "   \t ",
-        "zzyzx qqqq",
-        "__label__GPL-3 free software __label__nope",
-        "a\u00a0b THE SOFTWARE IS PROVIDED \"AS IS\"",
-        "Apache License\u000bVersion 2.0\u000cJanuary 2004\0x",
-    ];
-
     private readonly FastTextModel _model = FastTextModel.Open(FastTextTestData.ModelPath("hs-sharp"), "licenses");
 
     public void Dispose() => _model.Dispose();
 
-    public static TheoryData<string, int, float> Models()
+    public static TheoryData<string, string> ModelCases()
     {
-        var data = new TheoryData<string, int, float>();
+        var data = new TheoryData<string, string>();
         foreach (string model in FastTextTestData.ModelNames)
         {
-            data.Add(model, 1, 0f);
-            data.Add(model, 3, 0f);
-            data.Add(model, -1, 0f);
-            data.Add(model, -1, 0.1f);
-            data.Add(model, 100, 0f);
+            foreach ((string name, _, _) in FastTextTestData.SentenceCases())
+            {
+                data.Add(model, name);
+            }
         }
 
         return data;
     }
 
+    /// <summary>
+    /// One batch of every sentence of sentences/input.txt: each row equals the line `fasttext predict-prob` printed
+    /// for that sentence (labels, order and probability digits), padded with empty labels and zeros to the width.
+    /// </summary>
     [Theory]
-    [MemberData(nameof(Models))]
-    public void Infer_EqualsStreamPredictorOnEachTextPlusNewline(string modelName, int k, float threshold)
+    [MemberData(nameof(ModelCases))]
+    public void Infer_EqualsFastTextCliOnEachSentence(string modelName, string caseName)
     {
+        (_, int k, float threshold) = FastTextTestData.SentenceCases().Single(c => c.Name == caseName);
+        string[] golden = FastTextTestData.SentenceGolden(modelName, caseName);
         using FastTextModel model = FastTextModel.Open(FastTextTestData.ModelPath(modelName), modelName);
         using IModelSession session = model.CreateSession();
-        byte[][] texts = Encode(s_texts);
+        byte[][] texts = FastTextTestData.Sentences();
         InferResult result = session.Infer(Request(texts, k, threshold));
 
         Assert.True(result.IsSuccess, result.Error?.Message);
+        Assert.Equal(texts.Length, golden.Length);
         int width = k == -1 ? model.LabelCount : Math.Min(k, model.LabelCount);
         Tensor labels = result.Response!.Outputs[0];
         Tensor probabilities = result.Response.Outputs[1];
@@ -60,10 +53,8 @@ public sealed class FastTextSessionTests : IDisposable
 
         for (int row = 0; row < texts.Length; row++)
         {
-            var writer = new StringWriter(CultureInfo.InvariantCulture);
-            FastTextStreamPredictor.Predict(model, new MemoryStream([.. texts[row], (byte)'\n']), writer, k, threshold);
-            string[] expected = writer.ToString().TrimEnd('\n').Split(' ', StringSplitOptions.RemoveEmptyEntries);
-
+            string[] expected = golden[row].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(expected.Length / 2 <= width, $"row {row}: the CLI printed {expected.Length / 2} labels, wider than {width}");
             var actual = new StringBuilder();
             for (int i = 0; i < width; i++)
             {
@@ -76,9 +67,10 @@ public sealed class FastTextSessionTests : IDisposable
                     continue;
                 }
 
-                Assert.Equal(expected[2 * i], Encoding.UTF8.GetString(label));
-                Assert.Equal(expected[(2 * i) + 1], Format(probability));
+                actual.Append(actual.Length == 0 ? "" : " ").Append(Encoding.UTF8.GetString(label)).Append(' ').Append(Format(probability));
             }
+
+            Assert.Equal(golden[row], actual.ToString());
         }
     }
 

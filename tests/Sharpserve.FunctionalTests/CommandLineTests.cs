@@ -31,46 +31,139 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task Serve_ModelFromEnvironmentPortZero_AndMetadataUsesFileName()
+    public async Task Serve_PortAndThreadsFromEnvironment_AndMetadataUsesFileName()
     {
         string model = Path.Combine(_cacheDir, "mymodel.bin");
         File.Copy(TestServer.DemoModelPath, model);
-        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --threads 1", _cacheDir);
+        using SharpserveProcess process = SharpserveProcess.Start(
+            $"serve \"{model}\"", _cacheDir, environment: new Dictionary<string, string> { ["SHARPSERVE_PORT"] = "0", ["SHARPSERVE_THREADS"] = "1" });
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address };
         await SharpserveProcess.WaitForReadyAsync(client);
 
         using HttpResponseMessage metadata = await client.GetAsync(new Uri("/v2/models/mymodel", UriKind.Relative));
+        using HttpResponseMessage status = await client.GetAsync(new Uri("/status", UriKind.Relative));
+        using System.Text.Json.JsonDocument json = await HttpAssert.JsonAsync(status);
         process.SendSignal(SigTerm);
 
+        Assert.NotEqual(8000, address.Port); // SHARPSERVE_PORT=0 picked a free port instead of the default
+        Assert.Equal(1, json.RootElement.GetProperty("models")[0].GetProperty("threads").GetInt32());
+        Assert.Contains("'mymodel', 1 executor threads", process.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, metadata.StatusCode);
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    /// <summary>The command line itself is wrong: unknown command or option, a missing or malformed value. Exit code 2.</summary>
     [Theory]
     [InlineData("serve --bogus", "unknown option '--bogus'")]
+    [InlineData("serve --port", "option '--port' needs a value")]
     [InlineData("serve --port 99999", "--port must be")]
     [InlineData("serve --threads 0", "--threads must be")]
     [InlineData("serve --request-timeout soon", "--request-timeout must be")]
+    [InlineData("serve --graceful-timeout forever", "--graceful-timeout must be")]
+    [InlineData("serve --queue-capacity 0", "--queue-capacity must be")]
+    [InlineData("serve --max-body-size lots", "--max-body-size must be")]
+    [InlineData("serve --log-level loud", "--log-level must be one of")]
+    [InlineData("serve --name a/b", "--name must be")]
     [InlineData("serve --host example.com", "--host must be")]
-    [InlineData("serve /no/such/model.bin", "does not exist")]
+    [InlineData("serve --workers 0", "--workers must be")]
+    [InlineData("serve --workers 1 --worker-threads 0", "--worker-threads must be")]
+    [InlineData("serve --workers 1 --timeout 0", "--timeout must be")]
+    [InlineData("serve --workers 1 --max-requests -1", "--max-requests must be")]
+    [InlineData("serve --workers 1 --max-requests-jitter many", "--max-requests-jitter must be")]
+    [InlineData("serve --workers 1 --max-worker-memory 0", "--max-worker-memory must be")]
+    [InlineData("serve --timeout 5s", "--timeout applies to process mode only")]
     [InlineData("serve a.bin b.bin", "at most one MODEL")]
     [InlineData("predict", "predict needs MODEL")]
-    [InlineData("predict /no/such/model.bin", "no such file")]
     [InlineData("predict x.bin --k 0", "--k must be")]
+    [InlineData("predict x.bin --threshold 2", "--threshold must be")]
+    [InlineData("predict x.bin --bogus", "unknown option '--bogus'")]
+    [InlineData("prepare", "prepare needs exactly one MODEL")]
+    [InlineData("status --bogus", "unknown option '--bogus'")]
+    [InlineData("status extra", "unexpected argument 'extra'")]
     [InlineData("frobnicate", "unknown command 'frobnicate'")]
-    public async Task BadCommandLine_PrintsOneClearLine_AndExitsNonZero(string arguments, string message)
+    public async Task BadCommandLine_PrintsOneClearLine_AndExits2(string arguments, string message)
     {
         (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync(arguments, cacheDir: _cacheDir);
 
-        Assert.NotEqual(0, exitCode);
+        Assert.Equal(2, exitCode);
         Assert.Contains(message, stderr, StringComparison.Ordinal);
         Assert.StartsWith("sharpserve: error: ", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
         Assert.Equal("", stdout);
     }
 
     [Fact]
-    public async Task CorruptModel_FailsWithOneClearLine()
+    public async Task NoArguments_PrintsTheHelpOnStderr_AndExits2()
+    {
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync("");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Usage:", stderr, StringComparison.Ordinal);
+        Assert.Equal("", stdout);
+    }
+
+    /// <summary>
+    /// The command line is right but something it names is unusable at run time: a model file missing or a
+    /// directory, an input file missing, a cache directory that cannot be written, a server that cannot be reached.
+    /// Exit code 1, for serve and predict alike. {dir} is a directory, {file} a plain file, {model} the demo model.
+    /// </summary>
+    [Theory]
+    [InlineData("serve /no/such/model.bin --port 0", "model file '/no/such/model.bin' does not exist")]
+    [InlineData("predict /no/such/model.bin", "no such file")]
+    [InlineData("serve {dir} --port 0", "is a directory")]
+    [InlineData("predict {dir}", "is a directory")]
+    [InlineData("prepare {dir}", "is a directory")]
+    [InlineData("predict {model} /no/such/input.txt", "input file '/no/such/input.txt' does not exist")]
+    [InlineData("serve {model} --cache-dir {file} --port 0", "is not a usable cache directory")]
+    [InlineData("status --url http://127.0.0.1:1", "cannot read http://127.0.0.1:1/status")]
+    public async Task RuntimeFailure_PrintsOneClearLine_AndExits1(string arguments, string message)
+    {
+        string file = Path.Combine(_cacheDir, "not-a-directory");
+        File.WriteAllText(file, "a file");
+        string dir = Directory.CreateDirectory(Path.Combine(_cacheDir, "a-directory")).FullName;
+        arguments = arguments.Replace("{dir}", $"\"{dir}\"", StringComparison.Ordinal)
+            .Replace("{file}", $"\"{file}\"", StringComparison.Ordinal)
+            .Replace("{model}", $"\"{TestServer.DemoModelPath}\"", StringComparison.Ordinal);
+
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync(arguments, cacheDir: _cacheDir);
+
+        Assert.True(exitCode == 1, $"exit {exitCode}: {stderr}");
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+        Assert.StartsWith("sharpserve: error: ", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
+    public async Task Serve_DemoModel_WithAnUnwritableCacheDirectory_Exits1()
+    {
+        string file = Path.Combine(_cacheDir, "not-a-directory");
+        File.WriteAllText(file, "a file");
+
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync("serve --port 0", cacheDir: file);
+
+        Assert.True(exitCode == 1, $"exit {exitCode}: {stderr}");
+        Assert.StartsWith("sharpserve: error: SHARPSERVE_CACHE_DIR '" + file + "' is not a usable cache directory", stderr, StringComparison.Ordinal);
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
+    public async Task Serve_PortInUse_Exits1_NamingTheAddress()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        (int exitCode, _, string stderr) = await SharpserveProcess.RunAsync(
+            $"serve \"{TestServer.DemoModelPath}\" --port {port} --threads 1", cacheDir: _cacheDir);
+
+        Assert.True(exitCode == 1, $"exit {exitCode}: {stderr}");
+        Assert.Contains($"sharpserve: error: cannot listen on http://127.0.0.1:{port}: the port is already in use", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CorruptModel_FailsWithOneClearLine_AndExits1()
     {
         string model = Path.Combine(_cacheDir, "broken.bin");
         byte[] bytes = File.ReadAllBytes(TestServer.DemoModelPath);
@@ -79,8 +172,8 @@ public sealed class CommandLineTests : IDisposable
         (int serveExit, _, string serveError) = await SharpserveProcess.RunAsync($"serve \"{model}\" --port 0", cacheDir: _cacheDir);
         (int predictExit, _, string predictError) = await SharpserveProcess.RunAsync($"predict \"{model}\"", stdin: [], cacheDir: _cacheDir);
 
-        Assert.NotEqual(0, serveExit);
-        Assert.NotEqual(0, predictExit);
+        Assert.Equal(1, serveExit);
+        Assert.Equal(1, predictExit);
         Assert.Contains("broken.bin", serveError, StringComparison.Ordinal);
         Assert.Contains("truncated", predictError, StringComparison.OrdinalIgnoreCase);
         Assert.Single(serveError.Trim().Split('\n'));

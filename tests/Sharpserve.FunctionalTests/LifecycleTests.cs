@@ -127,7 +127,10 @@ public sealed class LifecycleTests
         await model.PredictStarted.WaitAsync();
 
         Task stopping = server.Server.StopAsync();
-        await WaitUntilAsync(() => !server.Server.Registry.IsReady);
+        // Through HTTP, as a load balancer sees it, while the request is still held: readiness is no longer 200.
+        // Kestrel stops listening in the same step, so today a probe is mostly refused rather than answered 503.
+        Assert.True(await WaitUntilNotReadyAsync(server.Server.Address), "/v2/health/ready kept answering 200 after StopAsync");
+        Assert.False(inFlight.IsCompleted);
         gate.Set();
         using HttpResponseMessage answered = await inFlight;
         await stopping;
@@ -138,6 +141,32 @@ public sealed class LifecycleTests
         await Assert.ThrowsAsync<HttpRequestException>(() => fresh.GetAsync(new Uri("/v2/health/live", UriKind.Relative)));
         await server.DisposeAsync();
         Assert.True(model.IsDisposed);
+    }
+
+    /// <summary>Polls /v2/health/ready on fresh connections until it answers anything but 200, or refuses; bounded (10 s).</summary>
+    private static async Task<bool> WaitUntilNotReadyAsync(Uri address)
+    {
+        for (int i = 0; i < 1000; i++)
+        {
+            try
+            {
+                using var probe = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+                using HttpResponseMessage ready = await probe.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
+                if (ready.StatusCode != HttpStatusCode.OK)
+                {
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                    return true;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                return true; // no longer listening
+            }
+
+            await Task.Delay(10);
+        }
+
+        return false;
     }
 
     /// <summary>Polls a condition the server reaches by itself (no sleep-as-synchronisation); fails after 10 s.</summary>

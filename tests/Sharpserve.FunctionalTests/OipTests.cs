@@ -89,6 +89,24 @@ public sealed class OipTests : IAsyncLifetime
         Assert.Equal(3, probability.GetProperty("data").GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("k3", """{"k": 3}""")]
+    [InlineData("kall-th0.1", """{"k": -1, "threshold": 0.1}""")]
+    public async Task Infer_EverySentenceInOneBatch_EqualsTheFastTextCli(string caseName, string parameters)
+    {
+        string[] sentences = FastTextGolden.Sentences();
+        string[] expected = FastTextGolden.Lines("langid", caseName);
+        string body = $$"""{"parameters": {{parameters}}, "inputs": [{"name": "text", "datatype": "BYTES", "shape": [{{sentences.Length}}], "data": {{JsonSerializer.Serialize(sentences)}}}]}""";
+        using JsonDocument json = await HttpAssert.JsonAsync(await InferAsync(body));
+        JsonElement outputs = json.RootElement.GetProperty("outputs");
+
+        Assert.Equal(sentences.Length, outputs[0].GetProperty("shape")[0].GetInt32());
+        for (int i = 0; i < sentences.Length; i++)
+        {
+            Assert.Equal(expected[i], FastTextGolden.AsCliLine(outputs, i));
+        }
+    }
+
     [Fact]
     public async Task Infer_WithK_AnswersKLabelsPerText_AndOutputsSelectionFilters()
     {
@@ -160,12 +178,13 @@ public sealed class OipTests : IAsyncLifetime
     [Fact]
     public async Task Infer_InvalidUtf8InJson_Answers400()
     {
-        byte[] body = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["ab"]}]}""");
-        body[Array.IndexOf(body, (byte)'a', 40)] = 0xff;
+        const string json = """{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["ab"]}]}""";
+        byte[] body = Encoding.UTF8.GetBytes(json);
+        body[json.IndexOf("\"ab\"", StringComparison.Ordinal) + 1] = 0xff; // the text itself, not a property name
         using HttpResponseMessage response = await _server.Client.PostAsync(
             new Uri("/v2/models/langid/infer", UriKind.Relative), new ByteArrayContent(body));
 
-        await HttpAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "");
+        await HttpAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "input 'text': a string in 'data' is not valid UTF-8");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Sharpserve.Backends.FastText;
 using Sharpserve.Hosting;
 using Sharpserve.Supervision;
@@ -18,13 +19,17 @@ internal sealed class ProcessModeServer : IAsyncDisposable
 
     private readonly string _directory;
 
-    private ProcessModeServer(TestServer server, string directory)
+    private ProcessModeServer(TestServer server, string directory, LogCapture log)
     {
         Test = server;
         _directory = directory;
+        Log = log;
     }
 
     public TestServer Test { get; }
+
+    /// <summary>The server's log lines, from its start.</summary>
+    public LogCapture Log { get; }
 
     public HttpClient Client => Test.Client;
 
@@ -67,14 +72,15 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         {
             WorkersStartTogether = workersStartTogether,
         };
-        SharpserveServer server = await SharpserveServer.StartAsync(options, [source]);
+        var log = new LogCapture();
+        SharpserveServer server = await SharpserveServer.StartAsync(options, [source], logging => logging.AddProvider(log));
         if (whileStarting is not null)
         {
             await whileStarting(server);
         }
 
         await server.WhenReady;
-        var started = new ProcessModeServer(await TestServer.WrapAsync(server), directory);
+        var started = new ProcessModeServer(await TestServer.WrapAsync(server), directory, log);
         // Ready means one worker is Ready; the tests start from the full set.
         int workers = options.ProcessMode!.Workers;
         await started.WaitUntilAsync(w => CountReady(w) == workers, $"all {workers} workers ready");

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Sharpserve.Backends.FastText;
+using System.Text.RegularExpressions;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.FunctionalTests;
@@ -49,23 +49,36 @@ public sealed class ProcessModeTests
     }
 
     [Fact]
-    public async Task Workers_AnswerExactlyAsTheOfflinePredictor_AndStatusListsThem()
+    public async Task Workers_AnswerExactlyAsTheFastTextCli_AndStatusListsThem()
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync();
-        using FastTextModel model = FastTextModel.Open(TestServer.DemoModelPath, "langid");
+        string[] sentences = FastTextGolden.Sentences();
+        string[] top3 = FastTextGolden.Lines("langid", "k3");
 
-        foreach ((string text, _) in ProcessModeServer.Texts)
+        foreach ((string text, string label) in ProcessModeServer.Texts)
         {
-            using var expected = new StringWriter { NewLine = "\n" };
-            FastTextStreamPredictor.Predict(model, new MemoryStream(Encoding.UTF8.GetBytes(text + "\n")), expected, 3, 0f);
-            string[] parts = expected.ToString().TrimEnd('\n').Split(' ');
             using HttpResponseMessage response = await server.Client.PostAsync(
                 new Uri("/labelservice/?k=3", UriKind.Relative), new StringContent(text));
             using JsonDocument json = await HttpAssert.JsonAsync(response);
-            for (int i = 0; i < parts.Length / 2; i++)
+            string expected = FastTextGolden.Line("langid", "k3", text);
+            Assert.StartsWith(label + " ", expected, StringComparison.Ordinal);
+            Assert.Equal(expected, FastTextGolden.AsCliLine(json.RootElement));
+        }
+
+        // Every sentence (the empty one too) in one OIP batch, through a worker.
+        string body = JsonSerializer.Serialize(new
+        {
+            parameters = new { k = 3 },
+            inputs = new[] { new { name = "text", datatype = "BYTES", shape = new[] { sentences.Length }, data = sentences } },
+        });
+        using (HttpResponseMessage batch = await server.Client.PostAsync(
+            new Uri("/v2/models/langid/infer", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json")))
+        {
+            using JsonDocument json = await HttpAssert.JsonAsync(batch);
+            JsonElement outputs = json.RootElement.GetProperty("outputs");
+            for (int i = 0; i < sentences.Length; i++)
             {
-                Assert.Equal(parts[2 * i], json.RootElement.GetProperty("labels")[i].GetString());
-                Assert.Equal(float.Parse(parts[(2 * i) + 1], System.Globalization.CultureInfo.InvariantCulture), json.RootElement.GetProperty("probabilities")[i].GetSingle(), 1e-4);
+                Assert.Equal(top3[i], FastTextGolden.AsCliLine(outputs, i));
             }
         }
 
@@ -110,7 +123,8 @@ public sealed class ProcessModeTests
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode); // retried once on a sibling, where the fault does not fire
         Assert.True(File.Exists(server.FaultOnceFile));
         await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the stuck worker is replaced");
-        Assert.True(server.Pool.Restarts >= 1);
+        Assert.Equal(1, server.Pool.Restarts);
+        AssertKilledOnlyTheFaultyWorker(server, Worker.WorkerFaults.Hang, "was stuck on a request for more than 2 s (--timeout)");
     }
 
     [Fact]
@@ -120,9 +134,24 @@ public sealed class ProcessModeTests
 
         using HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Silence);
 
-        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode); // answered, then mute: idle and silent
+        await server.WaitUntilAsync(_ => server.Pool.Restarts >= 1, "the silent worker is killed");
         await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the silent worker is replaced");
-        Assert.True(server.Pool.Restarts >= 1);
+        Assert.Equal(1, server.Pool.Restarts);
+        AssertKilledOnlyTheFaultyWorker(server, Worker.WorkerFaults.Silence, "was silent for more than 2 s (--timeout)");
+    }
+
+    /// <summary>
+    /// The one worker killed is the one that reported injecting <paramref name="fault"/> (its forwarded output line
+    /// names its id and pid), and the kill's log line gives <paramref name="reason"/>.
+    /// </summary>
+    private static void AssertKilledOnlyTheFaultyWorker(ProcessModeServer server, string fault, string reason)
+    {
+        string injected = Assert.Single(server.Log.Lines, l => l.EndsWith($"test fault injected: {fault}", StringComparison.Ordinal));
+        Match faulty = Regex.Match(injected, @"\[worker (\d+) pid (\d+)\]");
+        Assert.True(faulty.Success, injected);
+        string killed = Assert.Single(server.Log.Lines, l => l.Contains("[4005] Killing worker", StringComparison.Ordinal));
+        Assert.True(killed.Contains($"Killing worker {faulty.Groups[1].Value} (pid {faulty.Groups[2].Value}): it {reason}", StringComparison.Ordinal), killed);
     }
 
     [Fact]

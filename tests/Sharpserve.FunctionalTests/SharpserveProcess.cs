@@ -126,6 +126,26 @@ internal sealed partial class SharpserveProcess : IDisposable
         Assert.Fail("the server did not become ready within 30 s");
     }
 
+    /// <summary>Polls standard output until a line contains <paramref name="text"/> (the server logs it by itself); fails after 30 s.</summary>
+    public async Task<string> WaitForOutputAsync(string text)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            foreach (string line in StandardOutput.Split('\n'))
+            {
+                if (line.Contains(text, StringComparison.Ordinal))
+                {
+                    return line;
+                }
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"not logged within 30 s: {text}. stdout: {StandardOutput} stderr: {StandardError}");
+        return "";
+    }
+
     public void SendSignal(int signal)
     {
         Assert.Equal(0, Kill(_process.Id, signal));

@@ -186,20 +186,35 @@ public sealed class FrameCodecTests
             Assert.Throws<IpcProtocolException>(() => PayloadReader.ReadInfer(truncated));
         }
 
+        // Seeded: one byte changed per round. Most corruptions are refused; the others (a byte of the data, a
+        // parameter) decode to another valid request. Both outcomes must occur, or the loop checks nothing.
         var random = new Random(7);
+        int decoded = 0;
+        int refused = 0;
         for (int round = 0; round < 500; round++)
         {
             byte[] corrupt = (byte[])payload.Clone();
             corrupt[random.Next(corrupt.Length)] = (byte)random.Next(256);
+            InferenceRequest other;
             try
             {
-                PayloadReader.ReadInfer(new ReadOnlySequence<byte>(corrupt));
+                other = PayloadReader.ReadInfer(new ReadOnlySequence<byte>(corrupt));
             }
-            catch (IpcProtocolException)
+            catch (IpcProtocolException ex)
             {
-                // expected for most corruptions; the others decode to some other valid request
+                Assert.False(string.IsNullOrWhiteSpace(ex.Message));
+                refused++;
+                continue;
             }
+
+            // What decodes is a whole request: one input whose elements match its shape.
+            Tensor input = Assert.Single(other.Inputs);
+            Assert.Equal(input.Shape.Aggregate(1L, (product, dim) => product * dim), input.ElementCount);
+            decoded++;
         }
+
+        Assert.True(refused > 0, "no corrupted payload was refused");
+        Assert.True(decoded > 0, "every corrupted payload was refused, even a changed data byte");
     }
 
     private sealed class Segment : ReadOnlySequenceSegment<byte>

@@ -26,7 +26,9 @@ internal sealed class Listeners
             for (int i = 0; i < bound.Length; i++)
             {
                 (ListenAddress address, ListenOptions? options) = _bound[i];
-                bound[i] = options?.EndPoint is IPEndPoint endPoint ? address.WithPort(endPoint.Port) : address;
+                bound[i] = options?.EndPoint is not IPEndPoint endPoint ? address
+                    : address.IsLocalhost && address.Port == 0 ? ListenAddress.Tcp(IPAddress.Loopback, endPoint.Port) // bound on 127.0.0.1 only
+                    : address.WithPort(endPoint.Port);
             }
 
             return bound;

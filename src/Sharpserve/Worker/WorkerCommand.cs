@@ -72,6 +72,12 @@ internal static class WorkerCommand
             var worker = new WorkerLoop(model, threads, writer);
             await worker.WarmUpAsync();
             await Task.Delay(WorkerFaults.ReadyDelay); // zero unless a test asks for a slow-loading model
+            if (WorkerFaults.DieAtStart)
+            {
+                Console.Error.WriteLine("test fault injected: die at start");
+                return 3;
+            }
+
             FrameWriter.WriteReady(writer, model.MappedBytes);
             await writer.FlushAsync();
             Console.Error.WriteLine($"ready: model '{name}' mapped ({model.MappedBytes} bytes), {threads} executor thread(s), {GcMode()}");

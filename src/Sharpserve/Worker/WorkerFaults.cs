@@ -6,12 +6,14 @@ namespace Sharpserve.Worker;
 /// <summary>
 /// Fault injection for the supervisor's tests, active only when the worker's environment has
 /// SHARPSERVE_TEST_FAULTS=1 (which only tests set). A request whose first text is one of these markers makes the
-/// worker hang on it, go silent (no more Pongs), die at once, answer after a second, or take 128 MiB of anonymous
-/// memory it keeps (as a leak would) and answer. With
+/// worker hang on it, go silent (no more Pongs), die at once, answer after a second, or take and keep 256 MiB of
+/// anonymous memory before answering (a leak, for --max-worker-memory). With
 /// SHARPSERVE_TEST_FAULT_ONCE=PATH, only the first worker to create PATH injects the fault; the others treat the
 /// marker as ordinary text, so a retry on a sibling succeeds. SHARPSERVE_TEST_READY_DELAY_MS=N makes every worker
-/// wait N ms before saying Ready, like a model that is slow to load. With SHARPSERVE_TEST_RELEASE=PATH, a slow
-/// request is answered once PATH exists instead of after a second, so a test decides when.
+/// wait N ms before saying Ready, like a model that is slow to load; SHARPSERVE_TEST_DIE_AT_START=1 makes every
+/// worker exit (code 3) instead of saying Ready, like a model that crashes while loading. With
+/// SHARPSERVE_TEST_RELEASE=PATH, a slow request is answered once PATH exists instead of after a second, so a test
+/// decides when.
 /// </summary>
 internal static class WorkerFaults
 {
@@ -23,6 +25,8 @@ internal static class WorkerFaults
     public const string Slow = "__sharpserve_fault_slow__";
     public const string Grow = "__sharpserve_fault_grow__";
     public const string ReleaseVariable = "SHARPSERVE_TEST_RELEASE";
+
+    private static readonly List<byte[]> s_leaked = [];
 
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable(EnvironmentVariable) == "1";
 
@@ -47,6 +51,8 @@ internal static class WorkerFaults
             await Task.Delay(TimeSpan.FromMilliseconds(20));
         }
     }
+    /// <summary>Every worker exits instead of saying Ready; false unless faults are enabled and it is asked for.</summary>
+    public static bool DieAtStart { get; } = Enabled && Environment.GetEnvironmentVariable("SHARPSERVE_TEST_DIE_AT_START") == "1";
 
     public static string? Find(InferenceRequest request)
     {
@@ -62,6 +68,21 @@ internal static class WorkerFaults
         }
 
         return ClaimOnce() ? first : null;
+    }
+
+    /// <summary>Takes 256 MiB of anonymous memory, touching every page so it is resident, and never frees it.</summary>
+    public static void Leak()
+    {
+        for (int i = 0; i < 16; i++)
+        {
+            byte[] block = GC.AllocateUninitializedArray<byte>(16 << 20, pinned: true);
+            for (int page = 0; page < block.Length; page += 4096)
+            {
+                block[page] = 1;
+            }
+
+            s_leaked.Add(block);
+        }
     }
 
     private static bool ClaimOnce()

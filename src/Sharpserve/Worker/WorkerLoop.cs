@@ -28,7 +28,6 @@ internal sealed class WorkerLoop
     private int _running;
     private int _inFlight;
     private volatile bool _silent;
-    private static byte[]? s_grown;
 
     public WorkerLoop(IModel model, int threads, PipeWriter writer)
     {
@@ -247,16 +246,17 @@ internal sealed class WorkerLoop
                 NativeMethods.Kill(Environment.ProcessId, NativeMethods.SigKill);
                 break;
             case WorkerFaults.Silence:
+                // Answers this request, then never a Ping again: idle and mute (Hang is the one that holds a request).
                 _silent = true;
+                Interlocked.Increment(ref _inFlight);
+                Submit(new Incoming(requestId, request));
                 break;
             case WorkerFaults.Slow:
                 Interlocked.Increment(ref _inFlight);
                 _ = SlowAsync(requestId, request);
                 break;
             case WorkerFaults.Grow:
-                // Touched, so the pages are resident anonymous memory, and kept for the worker's lifetime.
-                s_grown = new byte[128 << 20];
-                Array.Fill(s_grown, (byte)1);
+                WorkerFaults.Leak();
                 Interlocked.Increment(ref _inFlight);
                 Submit(new Incoming(requestId, request));
                 break;

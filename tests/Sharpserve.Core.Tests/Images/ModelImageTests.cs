@@ -269,6 +269,8 @@ public sealed class ModelImageTests : IDisposable
     {
         byte[] original = File.ReadAllBytes(WriteSample("sample.ssimg"));
         string path = _temp.File("flip.ssimg");
+        int opened = 0;
+        int refused = 0;
         for (int i = 0; i < original.Length; i++)
         {
             byte[] bytes = (byte[])original.Clone();
@@ -281,12 +283,21 @@ public sealed class ModelImageTests : IDisposable
                 {
                     Assert.Equal(section.Length, image.GetSpan<byte>(section with { ElementSize = 1 }).Length);
                 }
+
+                opened++;
             }
             catch (ModelLoadException e)
             {
                 Assert.StartsWith("flip.ssimg: ", e.Message, StringComparison.Ordinal);
+                Assert.True(e.Message.Length > "flip.ssimg: ".Length + 10, $"byte {i}: '{e.Message}' does not say what is wrong");
+                refused++;
             }
         }
+
+        // Flips in the header, table and verified sections are refused; flips in unverified section data (or in
+        // padding) open. Both must occur, or the loop checks nothing.
+        Assert.True(refused > 0, "no flip was refused");
+        Assert.True(opened > 0, "every flip was refused, even in unverified section data");
     }
 
     private string WriteSample(string name)
