@@ -179,4 +179,42 @@ public sealed class LifecycleTests
 
         Assert.True(condition(), "condition not reached within 10 s");
     }
+
+    [Fact]
+    public async Task Stop_ReadinessAnswers503OverHttp_WhileARequestIsStillInFlight()
+    {
+        var model = new FakeModel();
+        using var gate = new ManualResetEventSlim(false);
+        TestServer server = await TestServer.StartAsync(model);
+        model.PredictGate = gate;
+        Task<HttpResponseMessage> inFlight = server.Client.PostAsync(new Uri("/labelservice/", UriKind.Relative), new StringContent("x"));
+        await model.PredictStarted.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Task stopping = server.Server.StopAsync();
+        HttpStatusCode? seen = null;
+        string? connection = null;
+        for (int i = 0; i < 600 && seen != HttpStatusCode.ServiceUnavailable; i++)
+        {
+            // A new connection each time, as a load balancer's probe: the server still listens while it drains.
+            using var probe = new HttpClient { BaseAddress = server.Server.Address };
+            using HttpResponseMessage ready = await probe.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
+            seen = ready.StatusCode;
+            connection = ready.Headers.Connection.ToString();
+            if (seen != HttpStatusCode.ServiceUnavailable)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        bool stillInFlight = !inFlight.IsCompleted;
+        gate.Set();
+        using HttpResponseMessage answered = await inFlight;
+        await stopping;
+        await server.DisposeAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, seen);
+        Assert.Equal("close", connection);
+        Assert.True(stillInFlight, "the in-flight request was answered before readiness said 503");
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+    }
 }
