@@ -29,4 +29,10 @@ public enum InferErrorKind
 
     /// <summary>The worker process died with the request and a retry on a sibling failed too (transient, 503).</summary>
     WorkerCrashed,
+
+    /// <summary>
+    /// The client closed its connection before the answer (nobody reads it; logged as 499, nginx's code). The front
+    /// decides this; a worker never sends it.
+    /// </summary>
+    ClientClosedRequest,
 }

@@ -61,7 +61,7 @@ public static class PayloadReader
     public static InferError ReadError(ReadOnlySequence<byte> payload)
     {
         var reader = new SequenceReader<byte>(payload);
-        if (!reader.TryRead(out byte kind) || kind > (byte)InferErrorKind.WorkerCrashed)
+        if (!reader.TryRead(out byte kind) || kind >= (byte)InferErrorKind.ClientClosedRequest)
         {
             throw new IpcProtocolException("error frame without a valid kind");
         }

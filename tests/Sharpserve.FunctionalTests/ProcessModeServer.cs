@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Sharpserve.Backends.FastText;
 using Sharpserve.Hosting;
 using Sharpserve.Supervision;
+using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;
 
@@ -35,7 +36,7 @@ internal sealed class ProcessModeServer : IAsyncDisposable
 
     public SharpserveServer Server => Test.Server;
 
-    public WorkerPool Pool => (WorkerPool)Server.Registry.Default.Executor;
+    public IWorkerStatus Pool => (IWorkerStatus)Server.Registry.Default.Executor;
 
     public string FaultOnceFile => Path.Combine(_directory, "fault-once");
 
@@ -56,12 +57,7 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         var pool = new WorkerPoolOptions
         {
             Workers = 2,
-            WorkerEnvironment = new Dictionary<string, string>
-            {
-                ["SHARPSERVE_TEST_FAULTS"] = "1",
-                ["SHARPSERVE_TEST_FAULT_ONCE"] = Path.Combine(directory, "fault-once"),
-                ["SHARPSERVE_CACHE_DIR"] = Path.Combine(directory, "cache"),
-            },
+            Launcher = FaultyWorkers(new Dictionary<string, string> { [WorkerFaults.OnceVariable] = Path.Combine(directory, "fault-once") }),
         };
         ServerOptions options = TestServer.Options() with { ProcessMode = configure is null ? pool : configure(pool) };
         options = configureServer is null ? options : configureServer(options);
@@ -86,6 +82,13 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         await started.WaitUntilAsync(w => CountReady(w) == workers, $"all {workers} workers ready");
         return started;
     }
+
+    /// <summary>
+    /// Workers of the fault host (tests/Sharpserve.FaultHost): the real worker serving the real model, which injects
+    /// the faults of <see cref="WorkerFaults"/> asked for in <paramref name="environment"/>.
+    /// </summary>
+    public static WorkerLauncher FaultyWorkers(IReadOnlyDictionary<string, string> environment) =>
+        new(["dotnet", WorkerFaults.HostPath], environment);
 
     public Task<HttpResponseMessage> ClassifyAsync(string text) =>
         Client.PostAsync(new Uri("/labelservice/", UriKind.Relative), new StringContent(text, Encoding.UTF8));

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sharpserve.Supervision;
+using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;
 
@@ -77,11 +78,11 @@ public sealed partial class ProcessModeSupervisionTests : IDisposable
         // Without the once-only file every worker injects the crash: the first worker dies, then the retry's.
         await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with
         {
-            WorkerEnvironment = o.WorkerEnvironment.Where(e => e.Key != Worker.WorkerFaults.OnceVariable).ToDictionary(e => e.Key, e => e.Value),
+            Launcher = ProcessModeServer.FaultyWorkers(new Dictionary<string, string>()),
         });
         int[] before = [.. server.Pool.GetStatus().Select(w => w.Pid)];
 
-        using (HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Crash))
+        using (HttpResponseMessage answer = await server.ClassifyAsync(WorkerFaults.Crash))
         {
             Assert.NotNull(answer.Headers.RetryAfter);
             await HttpAssert.ErrorAsync(answer, HttpStatusCode.ServiceUnavailable, "the worker serving this request died, and so did its retry");
@@ -163,7 +164,7 @@ public sealed partial class ProcessModeSupervisionTests : IDisposable
     private static Dictionary<string, string> DieAtStart => new()
     {
         ["SHARPSERVE_TEST_FAULTS"] = "1",
-        ["SHARPSERVE_TEST_DIE_AT_START"] = "1",
+        [WorkerFaults.DieAtStartVariable] = "1",
     };
 
     [GeneratedRegex(@"served (\d+) requests \(--max-requests\)")]

@@ -3,11 +3,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sharpserve.Supervision;
+using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;
 
 /// <summary>Process mode with real worker processes: answers, crashes, stuck and silent workers, recycling, reload, scaling, drain.</summary>
-public sealed class ProcessModeTests
+public sealed partial class ProcessModeTests
 {
     private const int SigKill = 9;
 
@@ -24,11 +25,11 @@ public sealed class ProcessModeTests
             o => o with
             {
                 Workers = 3,
-                WorkerEnvironment = new Dictionary<string, string>(o.WorkerEnvironment) { ["SHARPSERVE_TEST_READY_DELAY_MS"] = "1000" },
+                Launcher = ProcessModeServer.FaultyWorkers(new Dictionary<string, string> { [WorkerFaults.ReadyDelayVariable] = "1000" }),
             },
             whileStarting: async s =>
             {
-                var pool = (WorkerPool)s.Registry.Default.Executor;
+                var pool = (IWorkerStatus)s.Registry.Default.Executor;
                 while (!s.WhenReady.IsCompleted)
                 {
                     IReadOnlyList<WorkerStatus> workers = pool.GetStatus();
@@ -115,7 +116,7 @@ public sealed class ProcessModeTests
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(2), HeartbeatPeriod = TimeSpan.FromMilliseconds(100) });
 
-        Task<HttpResponseMessage> stuck = server.ClassifyAsync(Worker.WorkerFaults.Hang);
+        Task<HttpResponseMessage> stuck = server.ClassifyAsync(WorkerFaults.Hang);
         List<string> failures = await server.LoadAsync(clients: 2, requestsPerClient: 50, after: 1, during: () => Task.CompletedTask);
         using HttpResponseMessage answer = await stuck;
 
@@ -124,22 +125,31 @@ public sealed class ProcessModeTests
         Assert.True(File.Exists(server.FaultOnceFile));
         await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the stuck worker is replaced");
         Assert.Equal(1, server.Pool.Restarts);
-        AssertKilledOnlyTheFaultyWorker(server, Worker.WorkerFaults.Hang, "was stuck on a request for more than 2 s (--timeout)");
+        AssertKilledOnlyTheFaultyWorker(server, WorkerFaults.Hang, "was stuck on a request for more than 2 s (--timeout)");
     }
 
     [Fact]
-    public async Task SilentWorker_IsKilledAfterTimeout_AndReplaced()
+    public async Task FrozenIdleWorker_IsKilledForSilence_AndReplaced()
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { Timeout = TimeSpan.FromSeconds(2), HeartbeatPeriod = TimeSpan.FromMilliseconds(100) });
+        WorkerStatus frozen = server.Pool.GetStatus()[0];
 
-        using HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Silence);
-
-        Assert.Equal(HttpStatusCode.OK, answer.StatusCode); // answered, then mute: idle and silent
+        // SIGSTOP: the process is alive but answers nothing, not even heartbeats; it holds no request.
+        Assert.Equal(0, Kill(frozen.Pid, SigStop));
         await server.WaitUntilAsync(_ => server.Pool.Restarts >= 1, "the silent worker is killed");
         await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the silent worker is replaced");
+        using HttpResponseMessage answer = await server.ClassifyAsync("Buongiorno, vorrei un caffè");
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal(1, server.Pool.Restarts);
-        AssertKilledOnlyTheFaultyWorker(server, Worker.WorkerFaults.Silence, "was silent for more than 2 s (--timeout)");
+        string killed = Assert.Single(server.Log.Lines, l => l.Contains("[4005] Killing worker", StringComparison.Ordinal));
+        Assert.Contains($"Killing worker {frozen.Id} (pid {frozen.Pid}): it was silent for more than 2 s (--timeout)", killed, StringComparison.Ordinal);
     }
+
+    private const int SigStop = 19;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 
     /// <summary>
     /// The one worker killed is the one that reported injecting <paramref name="fault"/> (its forwarded output line
@@ -159,7 +169,7 @@ public sealed class ProcessModeTests
     {
         await using ProcessModeServer server = await ProcessModeServer.StartAsync();
 
-        using HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Crash);
+        using HttpResponseMessage answer = await server.ClassifyAsync(WorkerFaults.Crash);
 
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         await server.WaitUntilAsync(w => ProcessModeServer.CountReady(w) == 2, "the crashed worker is replaced");
@@ -173,7 +183,7 @@ public sealed class ProcessModeTests
             o => o with { Timeout = TimeSpan.FromSeconds(20) },
             s => s with { Scheduler = s.Scheduler with { RequestTimeout = TimeSpan.FromMilliseconds(300) } });
 
-        using HttpResponseMessage answer = await server.ClassifyAsync(Worker.WorkerFaults.Hang);
+        using HttpResponseMessage answer = await server.ClassifyAsync(WorkerFaults.Hang);
 
         await HttpAssert.ErrorAsync(answer, HttpStatusCode.GatewayTimeout, "deadline");
     }
@@ -201,7 +211,7 @@ public sealed class ProcessModeTests
 
         List<string> failures = await server.LoadAsync(clients: 2, requestsPerClient: 100, after: 20, during: async () =>
         {
-            using HttpResponseMessage grown = await server.ClassifyAsync(Worker.WorkerFaults.Grow);
+            using HttpResponseMessage grown = await server.ClassifyAsync(WorkerFaults.Grow);
             Assert.Equal(HttpStatusCode.OK, grown.StatusCode);
         });
 
@@ -275,7 +285,7 @@ public sealed class ProcessModeTests
     {
         ProcessModeServer server = await ProcessModeServer.StartAsync();
         int[] pids = [.. server.Pool.GetStatus().Select(w => w.Pid)];
-        Task<HttpResponseMessage> slow = server.ClassifyAsync(Worker.WorkerFaults.Slow);
+        Task<HttpResponseMessage> slow = server.ClassifyAsync(WorkerFaults.Slow);
         await server.WaitUntilAsync(w => w.Any(x => x.InFlight == 1), "the slow request is at a worker");
 
         Task stopping = server.Server.StopAsync();

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sharpserve.Worker;
+using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;
 
@@ -63,7 +64,10 @@ internal sealed partial class SharpserveProcess : IDisposable
     public static SharpserveProcess Start(
         string arguments, string? cacheDir = null, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet", $"\"{ExecutablePath}\" {arguments}")
+        // A test that asks for injected faults (SHARPSERVE_TEST_FAULTS=1) runs the fault host, sharpserve with a
+        // fault-injecting worker (tests/Sharpserve.FaultHost); sharpserve itself has none.
+        bool faulty = environment is not null && environment.TryGetValue("SHARPSERVE_TEST_FAULTS", out string? faults) && faults == "1";
+        var info = new ProcessStartInfo("dotnet", $"\"{(faulty ? Testing.WorkerFaults.HostPath : ExecutablePath)}\" {arguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;
 
@@ -30,7 +31,7 @@ public sealed partial class ShutdownTests : IDisposable
             environment: new Dictionary<string, string>
             {
                 ["SHARPSERVE_TEST_FAULTS"] = "1",
-                [Worker.WorkerFaults.ReleaseVariable] = release,
+                [WorkerFaults.ReleaseVariable] = release,
             });
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
@@ -60,7 +61,7 @@ public sealed partial class ShutdownTests : IDisposable
         int slow = mode.StartsWith("--workers", StringComparison.Ordinal) ? 2 : 0;
         for (int i = 0; i < slow; i++)
         {
-            answers.Add((client.PostAsync(new Uri("/labelservice/", UriKind.Relative), new StringContent(Worker.WorkerFaults.Slow)), ""));
+            answers.Add((client.PostAsync(new Uri("/labelservice/", UriKind.Relative), new StringContent(WorkerFaults.Slow)), ""));
         }
 
         // The server has received every one of them (the gauge counts the scrape itself too).

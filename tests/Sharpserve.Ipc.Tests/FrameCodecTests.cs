@@ -23,7 +23,7 @@ public sealed class FrameCodecTests
         Assert.Equal(
             [1, 2, 3, 4, 5, 6, 7, 8, 9],
             Enum.GetValues<FrameType>().Select(t => (int)t).ToArray());
-        Assert.Equal(new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, Enum.GetValues<InferErrorKind>().Select(k => (int)k).ToArray());
+        Assert.Equal(new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8 }, Enum.GetValues<InferErrorKind>().Select(k => (int)k).ToArray());
     }
 
     [Fact]

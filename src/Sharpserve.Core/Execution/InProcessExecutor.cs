@@ -6,11 +6,14 @@ using Sharpserve.Core.Scheduling;
 namespace Sharpserve.Core.Execution;
 
 /// <summary>
-/// Thread mode: N dedicated threads, each with its own <see cref="IModelSession"/> over the one shared model.
-/// Every thread runs the model's warm-up requests before it takes work; the executor is warm when all have.
-/// Dedicated threads keep model CPU work off the thread pool that Kestrel's I/O runs on.
+/// N dedicated threads, each with its own <see cref="IModelSession"/> over the one shared model (thread mode, and
+/// each worker process with --worker-threads N). Every thread runs the model's warm-up requests before it takes
+/// work; the executor is warm when all have. Dedicated threads keep model CPU work off the thread pool that Kestrel's
+/// I/O runs on. With <c>runOnCaller</c> (a worker's single executor) there is no thread: one session predicts on the
+/// submitting thread (<see cref="TryAccept"/>), which for a model of microseconds saves two thread hand-offs a request
+/// (measured: worth more than the predict itself; docs/architecture.md).
 /// </summary>
-public sealed partial class InProcessExecutor : IExecutor
+public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor
 {
     private readonly IModel _model;
     private readonly InferenceScheduler _scheduler;
@@ -22,17 +25,26 @@ public sealed partial class InProcessExecutor : IExecutor
     private volatile bool _started;
     private int _runningCount;
     private long _completedCount;
+    private readonly Lock _callerLock = new();
+    private IModelSession? _callerSession;
 
-    public InProcessExecutor(IModel model, InferenceScheduler scheduler, int threadCount, ILogger? logger = null)
+    public InProcessExecutor(IModel model, InferenceScheduler scheduler, int threadCount, ILogger? logger = null, bool runOnCaller = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(scheduler);
         ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
+        if (runOnCaller && threadCount != 1)
+        {
+            throw new ArgumentException("running on the submitting thread takes exactly one session", nameof(threadCount));
+        }
+
         _model = model;
         _scheduler = scheduler;
         _logger = logger ?? NullLogger.Instance;
-        _threads = new Thread[threadCount];
-        for (int i = 0; i < threadCount; i++)
+        RunsOnCaller = runOnCaller;
+        ThreadCount = threadCount;
+        _threads = runOnCaller ? [] : new Thread[threadCount];
+        for (int i = 0; i < _threads.Length; i++)
         {
             _threads[i] = new Thread(Run)
             {
@@ -42,12 +54,17 @@ public sealed partial class InProcessExecutor : IExecutor
         }
     }
 
-    public int ThreadCount => _threads.Length;
+    public string Mode => "thread";
+
+    public int ThreadCount { get; }
+
+    /// <summary>One session predicting on the submitting thread instead of dedicated threads.</summary>
+    public bool RunsOnCaller { get; }
 
     /// <summary>Executors that have finished warm-up.</summary>
     public int WarmCount => Volatile.Read(ref _warmCount);
 
-    public bool IsWarm => WarmCount == _threads.Length;
+    public bool IsWarm => WarmCount == ThreadCount;
 
     /// <summary>Requests run to completion by this executor (warm-up excluded).</summary>
     public long CompletedCount => Interlocked.Read(ref _completedCount);
@@ -58,6 +75,25 @@ public sealed partial class InProcessExecutor : IExecutor
     public void Start()
     {
         _started = true;
+        if (RunsOnCaller)
+        {
+            // The session is made and warmed here, on the starting thread; requests then run on their submitters.
+            try
+            {
+                _callerSession = _model.CreateSession();
+                WarmUp(_callerSession, 0);
+                Interlocked.Increment(ref _warmCount);
+                _allWarm.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                Log.ExecutorFailed(_logger, ex, 0);
+                _allWarm.TrySetException(ex);
+            }
+
+            return;
+        }
+
         _runningCount = _threads.Length;
         for (int i = 0; i < _threads.Length; i++)
         {
@@ -65,10 +101,43 @@ public sealed partial class InProcessExecutor : IExecutor
         }
     }
 
+    /// <summary>
+    /// With <c>runOnCaller</c>: runs <paramref name="item"/> now on this thread (one at a time), and always takes it
+    /// once warm. Otherwise false: dedicated threads take work from the queue.
+    /// </summary>
+    public bool TryAccept(InferenceWorkItem item)
+    {
+        if (!RunsOnCaller || _callerSession is null)
+        {
+            return false;
+        }
+
+        lock (_callerLock)
+        {
+            if (_callerSession is { } session && !_scheduler.TrySkip(item))
+            {
+                Run(session, item);
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Closes the queue and waits for the executors to finish what was already admitted.</summary>
     public Task StopAsync()
     {
         _scheduler.Close();
+        if (RunsOnCaller)
+        {
+            lock (_callerLock)
+            {
+                _callerSession?.Dispose();
+                _callerSession = null;
+            }
+
+            return Task.CompletedTask;
+        }
+
         return _started ? _allStopped.Task : Task.CompletedTask; // never started: no thread to wait for
     }
 
@@ -85,7 +154,7 @@ public sealed partial class InProcessExecutor : IExecutor
         {
             session = _model.CreateSession();
             WarmUp(session, index);
-            if (Interlocked.Increment(ref _warmCount) == _threads.Length)
+            if (Interlocked.Increment(ref _warmCount) == ThreadCount)
             {
                 _allWarm.TrySetResult();
             }
@@ -145,21 +214,26 @@ public sealed partial class InProcessExecutor : IExecutor
                 continue;
             }
 
-            InferResult result;
-            try
-            {
-                result = session.Infer(item.Request);
-            }
-            catch (Exception ex)
-            {
-                // The blast radius of a backend exception is this request; the session stays in use.
-                Log.BackendFailed(_logger, ex, _model.Metadata.Name);
-                result = InferResult.Failure(InferErrorKind.BackendFailed, "the model failed on this request");
-            }
-
-            _scheduler.Complete(item, result);
-            Interlocked.Increment(ref _completedCount);
+            Run(session, item);
         }
+    }
+
+    private void Run(IModelSession session, InferenceWorkItem item)
+    {
+        InferResult result;
+        try
+        {
+            result = session.Infer(item.Request);
+        }
+        catch (Exception ex)
+        {
+            // The blast radius of a backend exception is this request; the session stays in use.
+            Log.BackendFailed(_logger, ex, _model.Metadata.Name);
+            result = InferResult.Failure(InferErrorKind.BackendFailed, "the model failed on this request");
+        }
+
+        _scheduler.Complete(item, result);
+        Interlocked.Increment(ref _completedCount);
     }
 
     private static partial class Log

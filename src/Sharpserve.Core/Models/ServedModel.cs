@@ -71,12 +71,12 @@ public sealed class ServedModel : IAsyncDisposable
     /// </summary>
     public Task<InferResult> InferAsync(InferenceRequest request, CancellationToken cancellation = default) =>
         _acceptingTraffic && Executor.IsWarm
-            ? Scheduler.SubmitAsync(request, cancellation)
+            ? Scheduler.SubmitAsync(request, Executor, cancellation)
             : Task.FromResult(InferResult.Failure(InferErrorKind.ModelNotReady, $"model '{Name}' is not ready yet"));
 
     /// <summary>Submits a request whatever the readiness; used by the warm-up of the request path itself.</summary>
     public Task<InferResult> InferUncheckedAsync(InferenceRequest request, CancellationToken cancellation = default) =>
-        Scheduler.SubmitAsync(request, cancellation);
+        Scheduler.SubmitAsync(request, Executor, cancellation);
 
     public async ValueTask DisposeAsync()
     {

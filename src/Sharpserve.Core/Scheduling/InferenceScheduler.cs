@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Execution;
 
 namespace Sharpserve.Core.Scheduling;
 
@@ -49,12 +50,6 @@ public sealed class InferenceScheduler : IAsyncDisposable
 
     public SchedulerOptions Options { get; }
 
-    /// <summary>
-    /// Optional fast path for executors that hand work to another process (process mode): called on the
-    /// submitting thread when the queue is empty; returns true when it took the item. Thread mode leaves it null.
-    /// </summary>
-    public Func<InferenceWorkItem, bool>? InlineDispatch { get; set; }
-
     /// <summary>Requests admitted and not yet answered (queued or running).</summary>
     public int PendingCount => _pending.Count;
 
@@ -65,32 +60,52 @@ public sealed class InferenceScheduler : IAsyncDisposable
     public ChannelReader<InferenceWorkItem> Reader => _queue.Reader;
 
     /// <summary>
-    /// Admits a request and returns its eventual result; fails at once with QueueFull when the queue is full
-    /// and with ShuttingDown once the scheduler is closed.
+    /// Admits a request and returns its eventual result; fails at once with QueueFull when the queue is full and with
+    /// ShuttingDown once the scheduler is closed. When nothing is queued, <paramref name="executor"/> may take the item
+    /// at once (<see cref="IExecutor.TryAccept"/>) instead of through the queue.
     /// </summary>
-    public Task<InferResult> SubmitAsync(InferenceRequest request, CancellationToken cancellation = default)
+    public Task<InferResult> SubmitAsync(InferenceRequest request, IExecutor? executor = null, CancellationToken cancellation = default)
     {
         if (_closed)
         {
             return Task.FromResult(InferResult.Failure(s_shuttingDown));
         }
 
-        long id = Interlocked.Increment(ref _nextId);
-        var item = new InferenceWorkItem(id, request, _time.GetTimestamp() + _timeoutTicks, cancellation);
-        _pending[id] = item;
-        if (InlineDispatch is { } dispatch && _queue.Reader.Count == 0 && dispatch(item))
+        var item = new InferenceWorkItem(Interlocked.Increment(ref _nextId), request, _time.GetTimestamp() + _timeoutTicks, cancellation);
+        Admit(item, executor);
+        return item.Completion;
+    }
+
+    /// <summary>
+    /// As <see cref="SubmitAsync"/>, with the answer (or the refusal) delivered to <paramref name="callback"/> with
+    /// <paramref name="tag"/>, on the completing thread.
+    /// </summary>
+    public void Submit(InferenceRequest request, IInferenceCallback callback, ulong tag, IExecutor? executor = null)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        var item = new InferenceWorkItem(Interlocked.Increment(ref _nextId), request, _time.GetTimestamp() + _timeoutTicks, callback, tag);
+        if (_closed)
         {
-            // Fast path: nothing is waiting and an executor took the item directly, skipping the queue hand-off.
-            return item.Completion;
+            item.TryComplete(InferResult.Failure(s_shuttingDown));
+            return;
+        }
+
+        Admit(item, executor);
+    }
+
+    private void Admit(InferenceWorkItem item, IExecutor? executor)
+    {
+        _pending[item.Id] = item;
+        if (executor is not null && _queue.Reader.Count == 0 && executor.TryAccept(item))
+        {
+            // Fast path: nothing is waiting and the executor took the item directly, skipping the queue hand-off.
+            return;
         }
 
         if (!_queue.Writer.TryWrite(item))
         {
-            _pending.TryRemove(id, out _);
-            return Task.FromResult(InferResult.Failure(_closed ? s_shuttingDown : s_queueFull));
+            Complete(item, InferResult.Failure(_closed ? s_shuttingDown : s_queueFull));
         }
-
-        return item.Completion;
     }
 
     /// <summary>Stops admitting requests. Queued requests are still run by the executors.</summary>
@@ -124,7 +139,7 @@ public sealed class InferenceScheduler : IAsyncDisposable
 
         if (item.Cancellation.IsCancellationRequested)
         {
-            Complete(item, InferResult.Failure(InferErrorKind.ShuttingDown, "the client closed the request"));
+            Complete(item, InferResult.Failure(InferErrorKind.ClientClosedRequest, "the client closed the request before it ran"));
             return true;
         }
 

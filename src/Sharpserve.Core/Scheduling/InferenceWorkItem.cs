@@ -3,13 +3,15 @@ using Sharpserve.Abstractions;
 namespace Sharpserve.Core.Scheduling;
 
 /// <summary>
-/// One admitted request: what to run, when it expires, and where its answer goes. Completed exactly once, by
-/// whichever comes first: an executor, the deadline sweep, or shutdown.
+/// One admitted request: what to run, when it expires, and where its answer goes (a task an HTTP request awaits, or
+/// an <see cref="IInferenceCallback"/>). Completed exactly once, by whichever comes first: an executor, the
+/// deadline sweep, or shutdown.
 /// </summary>
 public sealed class InferenceWorkItem
 {
-    private readonly TaskCompletionSource<InferResult> _completion =
-        new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<InferResult>? _completion;
+    private readonly IInferenceCallback? _callback;
+    private int _completed;
 
     public InferenceWorkItem(long id, InferenceRequest request, long deadlineTimestamp, CancellationToken cancellation)
     {
@@ -17,6 +19,17 @@ public sealed class InferenceWorkItem
         Request = request;
         DeadlineTimestamp = deadlineTimestamp;
         Cancellation = cancellation;
+        _completion = new TaskCompletionSource<InferResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public InferenceWorkItem(long id, InferenceRequest request, long deadlineTimestamp, IInferenceCallback callback, ulong tag)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        Id = id;
+        Request = request;
+        DeadlineTimestamp = deadlineTimestamp;
+        _callback = callback;
+        Tag = tag;
     }
 
     public long Id { get; }
@@ -29,12 +42,31 @@ public sealed class InferenceWorkItem
     /// <summary>Signalled when the client went away; the work is skipped if not yet started.</summary>
     public CancellationToken Cancellation { get; }
 
-    public Task<InferResult> Completion => _completion.Task;
+    /// <summary>The callback's own reference for this item (a worker's request id); 0 for task items.</summary>
+    public ulong Tag { get; }
 
-    public bool IsCompleted => _completion.Task.IsCompleted;
+    /// <summary>The answer, for items submitted with <see cref="InferenceScheduler.SubmitAsync"/>.</summary>
+    public Task<InferResult> Completion =>
+        _completion?.Task ?? throw new InvalidOperationException("an item answered through a callback has no task");
 
-    /// <summary>Times this item was handed to a worker process; a crash allows one retry on a sibling.</summary>
-    public int Attempts { get; set; }
+    public bool IsCompleted => Volatile.Read(ref _completed) == 1;
 
-    internal bool TryComplete(InferResult result) => _completion.TrySetResult(result);
+    internal bool TryComplete(InferResult result)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return false;
+        }
+
+        if (_callback is not null)
+        {
+            _callback.Completed(this, result);
+        }
+        else
+        {
+            _completion!.TrySetResult(result);
+        }
+
+        return true;
+    }
 }

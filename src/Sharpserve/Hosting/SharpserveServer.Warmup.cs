@@ -38,9 +38,9 @@ public sealed partial class SharpserveServer
         foreach (ServedModel model in _registry.All)
         {
             model.MarkReady();
-            if (model.Executor is Supervision.WorkerPool pool)
+            if (model.Executor is IStagedStart staged)
             {
-                pool.StartRemaining(); // held back so their loads did not compete with the warm-up for the cores
+                staged.StartRemaining(); // held back so their loads did not compete with the warm-up for the cores
             }
         }
 
@@ -64,7 +64,7 @@ public sealed partial class SharpserveServer
                 using var content = new ByteArrayContent(OipRequestJson(request));
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 Task<HttpResponseMessage> infer = client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content);
-                if (model.Executor is Supervision.WorkerPool)
+                if (model.Executor.Mode == "process")
                 {
                     await ExpectModelAnswerAsync(infer, model, refused);
                 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
 using Sharpserve.Http;
 using Sharpserve.Metrics;
@@ -124,7 +125,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                 served.Add(new ServedModel(
                     source.Model,
                     options.Scheduler,
-                    scheduler => new WorkerPool(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
+                    scheduler => new ProcessExecutor(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
                     time) { Version = source.Version, ImagePath = image });
             }
             else
@@ -269,10 +270,10 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             {
                 for (int i = 0; i < _registry.All.Count; i++)
                 {
-                    if (_registry.All[i].Executor is WorkerPool pool)
+                    if (_registry.All[i].Executor is IReloadable pool)
                     {
                         ModelSource source = _sources[i];
-                        string image = source.PrepareImage?.Invoke() ?? pool.ImagePath;
+                        string image = source.PrepareImage?.Invoke() ?? pool.ModelPath;
                         if (ReloadCheck.Difference(_registry.All[i], image) is { } difference)
                         {
                             Log.ReloadRefused(_logger, _registry.All[i].Name, _registry.All[i].Version, difference);
@@ -299,7 +300,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     {
         foreach (ServedModel model in _registry.All)
         {
-            if (model.Executor is WorkerPool pool)
+            if (model.Executor is IScalable pool)
             {
                 pool.Scale(delta);
             }

@@ -18,6 +18,7 @@ internal static class HttpErrors
         InferErrorKind.QueueFull => StatusCodes.Status503ServiceUnavailable,
         InferErrorKind.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
         InferErrorKind.WorkerCrashed => StatusCodes.Status503ServiceUnavailable,
+        InferErrorKind.ClientClosedRequest => StatusCodes.Status499ClientClosedRequest,
         InferErrorKind.DeadlineExceeded => StatusCodes.Status504GatewayTimeout,
         _ => StatusCodes.Status500InternalServerError,
     };

@@ -48,7 +48,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         var files = new HashSet<string>(StringComparer.Ordinal);
         foreach (ServedModel model in registry.All)
         {
-            string? path = model.Executor is WorkerPool pool ? pool.ImagePath : model.ImagePath;
+            string? path = model.Executor is IReloadable pool ? pool.ModelPath : model.ImagePath;
             if (path is not null)
             {
                 files.UnionWith(ModelMappings.FilesOf(path));
@@ -68,12 +68,16 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         w.WriteNumber("pending"u8, model.Scheduler.PendingCount);
         w.WriteNumber("completed"u8, model.Executor.CompletedCount);
         w.WriteNumber("model_file_bytes"u8, model.Model.MappedBytes);
-        if (model.Executor is WorkerPool pool)
+        w.WriteString("mode"u8, model.Executor.Mode);
+        if (model.Executor is IWorkerStatus pool)
         {
-            w.WriteString("mode"u8, "process"u8);
             w.WriteNumber("target_workers"u8, pool.TargetWorkers);
             w.WriteNumber("restarts"u8, pool.Restarts);
-            w.WriteString("image"u8, pool.ImagePath);
+            if (model.Executor is IReloadable reloadable)
+            {
+                w.WriteString("image"u8, reloadable.ModelPath);
+            }
+
             w.WriteStartArray("workers"u8);
             foreach (WorkerStatus worker in pool.GetStatus())
             {
@@ -92,9 +96,8 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
 
             w.WriteEndArray();
         }
-        else if (model.Executor is InProcessExecutor threads)
+        else if (model.Executor is IThreadedExecutor threads)
         {
-            w.WriteString("mode"u8, "thread"u8);
             w.WriteNumber("threads"u8, threads.ThreadCount);
         }
 

@@ -83,7 +83,7 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
         text.Append("# HELP sharpserve_worker_restarts_total Worker processes lost unexpectedly and replaced.\n# TYPE sharpserve_worker_restarts_total counter\n");
         foreach (ServedModel model in registry.All)
         {
-            if (model.Executor is WorkerPool pool)
+            if (model.Executor is IWorkerStatus pool)
             {
                 text.Append(CultureInfo.InvariantCulture, $"sharpserve_worker_restarts_total{{{ModelLabels(model)}}} {pool.Restarts}\n");
                 foreach (WorkerStatus status in pool.GetStatus())

@@ -36,9 +36,9 @@ public sealed record WorkerPoolOptions
     /// <summary>Requests in flight at one worker; the rest wait in the front's queue, where deadlines and limits apply.</summary>
     public int MaxInFlightPerWorker { get; init; } = 32;
 
-    /// <summary>The command that starts a worker: executable and the arguments before "worker".</summary>
-    public IReadOnlyList<string> WorkerCommand { get; init; } = WorkerLauncher.DefaultCommand();
+    /// <summary>How workers are started; null: this executable's <c>worker</c> command (<see cref="WorkerLauncher"/>).</summary>
+    public IWorkerLauncher? Launcher { get; init; }
 
-    /// <summary>Extra environment for workers (tests use it to enable fault injection).</summary>
-    public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
+    /// <summary>Backend settings every worker gets explicitly, in its arguments (name=value).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> WorkerSettings { get; init; } = [];
 }

@@ -1,7 +1,4 @@
 using System.CommandLine;
-using System.Buffers;
-using System.Globalization;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using Sharpserve.Abstractions;
 using Sharpserve.Cli;
@@ -11,12 +8,19 @@ using Sharpserve.Ipc;
 namespace Sharpserve.Worker;
 
 /// <summary>
-/// <c>sharpserve worker</c> (internal): one worker process of process mode. Connects to the front's Unix socket,
-/// says Hello, maps the model image, warms up (executors and the frame codec), says Ready, then serves Infer
-/// frames pipelined until Shutdown, or exits when the front goes away (socket closed or parent changed).
+/// <c>sharpserve worker</c> (internal): one worker process of process mode, started by the front with everything it
+/// needs in its arguments. Connects to the front's Unix socket, says Hello, loads the model, warms up (executors and
+/// the frame codec), says Ready, then serves until Shutdown, or exits when the front goes away (socket closed or
+/// parent changed).
 /// </summary>
 internal static class WorkerCommand
 {
+    /// <summary>
+    /// Wraps the model a worker serves; null in sharpserve itself. A program built on Sharpserve (the tests' fault
+    /// host) sets it before running the command line, so its workers serve a decorated model.
+    /// </summary>
+    public static Func<IModel, IModel>? ModelDecorator { get; set; }
+
     public static Command Create()
     {
         var socket = new Option<string>("--socket") { Description = "the front's Unix socket", Required = true };
@@ -24,14 +28,16 @@ internal static class WorkerCommand
         var name = new Option<string>("--name") { Description = "the model's name", DefaultValueFactory = _ => "model" };
         var id = new Option<int>("--id") { Description = "this worker's id, given by the front", Required = true };
         var threads = new Option<int>("--threads") { Description = "executor threads", DefaultValueFactory = _ => 1 };
-        var command = new Command("worker", "Internal: one worker process of 'serve --workers N'.") { socket, model, name, id, threads };
+        var settings = new Option<string[]>("--setting") { Description = "a backend setting, NAME=VALUE (repeatable)", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("worker", "Internal: one worker process of 'serve --workers N'.") { socket, model, name, id, threads, settings };
         command.Hidden = true;
         command.SetAction((parsed, _) => RunAsync(
-            parsed.GetValue(socket)!, parsed.GetValue(model)!, parsed.GetValue(name)!, parsed.GetValue(id), parsed.GetValue(threads)));
+            parsed.GetValue(socket)!, parsed.GetValue(model)!, parsed.GetValue(name)!, parsed.GetValue(id), parsed.GetValue(threads),
+            parsed.GetValue(settings) ?? []));
         return command;
     }
 
-    private static async Task<int> RunAsync(string socketPath, string modelPath, string name, int workerId, int threads)
+    private static async Task<int> RunAsync(string socketPath, string modelPath, string name, int workerId, int threads, string[] settings)
     {
         if (threads < 1)
         {
@@ -39,14 +45,6 @@ internal static class WorkerCommand
         }
 
         int parentPid = NativeMethods.GetParentProcessId();
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        PipeReader reader = PipeReader.Create(stream);
-        PipeWriter writer = PipeWriter.Create(stream);
-        FrameWriter.WriteHello(writer, Environment.ProcessId, workerId);
-        await writer.FlushAsync();
-
         using Timer orphanWatch = new(static state =>
         {
             // The front died without closing our socket cleanly (e.g. SIGKILL while we were busy): never outlive it.
@@ -56,6 +54,13 @@ internal static class WorkerCommand
             }
         }, parentPid, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+        var host = new WorkerHost();
+        await using var connection = new FrameConnection(socket, host);
+        host.Attach(connection);
+        connection.Start();
+        connection.TrySend(OutgoingFrame.Hello(Environment.ProcessId, workerId));
         IModel model;
         try
         {
@@ -67,21 +72,27 @@ internal static class WorkerCommand
             return 1;
         }
 
+        if (ModelDecorator is { } decorate)
+        {
+            model = decorate(model);
+        }
+
         using (model)
         {
-            var worker = new WorkerLoop(model, threads, writer);
-            await worker.WarmUpAsync();
-            await Task.Delay(WorkerFaults.ReadyDelay); // zero unless a test asks for a slow-loading model
-            if (WorkerFaults.DieAtStart)
+            try
             {
-                Console.Error.WriteLine("test fault injected: die at start");
-                return 3;
+                await host.WarmUpAsync(model, threads);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // The model failed its own warm-up requests: it cannot serve.
+                Console.Error.WriteLine($"warm-up failed: {ex.Message}");
+                await host.StopAsync();
+                return 1;
             }
 
-            FrameWriter.WriteReady(writer, model.MappedBytes);
-            await writer.FlushAsync();
-            Console.Error.WriteLine($"ready: model '{name}' mapped ({model.MappedBytes} bytes), {threads} executor thread(s), {GcMode()}");
-            return await worker.RunAsync(reader);
+            return await host.ServeAsync(connection, onReady: () => Console.Error.WriteLine(
+                $"ready: model '{name}' mapped ({model.MappedBytes} bytes), {threads} executor thread(s), {GcMode()}"));
         }
     }
 
