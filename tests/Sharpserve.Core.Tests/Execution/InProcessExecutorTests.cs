@@ -51,6 +51,73 @@ public sealed class InProcessExecutorTests
         Assert.False(executor.IsWarm);
     }
 
+    [Fact]
+    public async Task RunOnCaller_PredictsOnTheSubmittingThread_AndAnswersThroughTheCallback()
+    {
+        await using var scheduler = new InferenceScheduler(new SchedulerOptions());
+        await using var executor = new InProcessExecutor(new FakeModel(), scheduler, threadCount: 1, runOnCaller: true);
+        var callback = new RecordingCallback();
+
+        executor.Start(); // warms on this thread: no executor thread exists
+        Assert.True(executor.WarmedUp.IsCompletedSuccessfully);
+        scheduler.Submit(Request("bonjour"), callback, tag: 42, executor);
+
+        // Answered before Submit returned, on this thread, with the tag given.
+        (ulong tag, Sharpserve.Abstractions.InferResult result, int thread) = Assert.Single(callback.Answers);
+        Assert.Equal(42UL, tag);
+        Assert.True(result.IsSuccess);
+        Assert.Equal(Environment.CurrentManagedThreadId, thread);
+        Assert.Equal(0, scheduler.PendingCount);
+        Assert.Equal(1, executor.CompletedCount);
+    }
+
+    [Fact]
+    public async Task DedicatedThreads_NeverTakeAnItemOnTheSubmittingThread()
+    {
+        await using var scheduler = new InferenceScheduler(new SchedulerOptions());
+        await using var executor = new InProcessExecutor(new FakeModel(), scheduler, threadCount: 2);
+        executor.Start();
+        await executor.WarmedUp;
+        var callback = new RecordingCallback();
+
+        scheduler.Submit(Request("hallo"), callback, tag: 1, executor);
+        await callback.First.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.NotEqual(Environment.CurrentManagedThreadId, Assert.Single(callback.Answers).Thread);
+    }
+
+    private static Sharpserve.Abstractions.InferenceRequest Request(string text) =>
+        new([Sharpserve.Abstractions.Tensor.FromBytes("text", [1], [System.Text.Encoding.UTF8.GetBytes(text)])], Sharpserve.Abstractions.InferenceParameters.Default);
+
+    private sealed class RecordingCallback : IInferenceCallback
+    {
+        private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<(ulong Tag, Sharpserve.Abstractions.InferResult Result, int Thread)> _answers = [];
+
+        public Task First => _first.Task;
+
+        public IReadOnlyList<(ulong Tag, Sharpserve.Abstractions.InferResult Result, int Thread)> Answers
+        {
+            get
+            {
+                lock (_answers)
+                {
+                    return [.. _answers];
+                }
+            }
+        }
+
+        public void Completed(InferenceWorkItem item, Sharpserve.Abstractions.InferResult result)
+        {
+            lock (_answers)
+            {
+                _answers.Add((item.Tag, result, Environment.CurrentManagedThreadId));
+            }
+
+            _first.TrySetResult();
+        }
+    }
+
     private sealed class BrokenWarmupModel : Sharpserve.Abstractions.IModel
     {
         private readonly FakeModel _inner = new();
