@@ -6,29 +6,31 @@ namespace Sharpserve.Supervision;
 /// <summary>
 /// Keeps a model's worker processes: starts them (with backoff after failures), attaches their connections, turns
 /// them Ready, recycles, reloads and scales by starting the replacement first and draining the old one once enough
-/// fresh workers are Ready, and kills workers that are silent, stuck or slow to start (the heartbeat,
-/// WorkerSupervisor.Heartbeat.cs). Every change of a worker's state and of the worker set happens here, under one
-/// lock; readers (the executor's routing, status) use <see cref="Workers"/>, an immutable snapshot.
+/// fresh workers are Ready, and kills workers that are silent, stuck or slow to start, as its
+/// <see cref="WorkerHeartbeat"/> finds them. Every change of a worker's state and of the worker set happens here,
+/// under one lock; readers (the executor's routing, status) use <see cref="Workers"/>, an immutable snapshot.
 /// </summary>
-internal sealed partial class WorkerSupervisor : IWorkerLifecycle
+internal sealed class WorkerSupervisor : IWorkerLifecycle
 {
     private readonly WorkerPoolOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly IWorkerLauncher _launcher;
-    private readonly string _modelName;
+    private readonly WorkerStarter _starter;
     private readonly WorkerListener _listener = new();
     private readonly RestartBackoff _backoff;
+    private readonly WorkerMemoryBudget _budget;
     private readonly Lock _lock = new();
     private readonly List<Worker> _workers = [];
     private readonly TaskCompletionSource _firstWarm = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly AsyncSignal _changed;
     private readonly Action<Worker> _onLost;
+    /// <summary>At the latest this long after the first worker is Ready, the others start (see Start).</summary>
+    private static readonly TimeSpan s_remainingStartDelay = TimeSpan.FromSeconds(2);
+
     private volatile Worker[] _snapshot = [];
     private string _modelPath;
     private int _target;
-    private int _nextWorkerId;
     private int _generation;
     private int _restarts;
     private bool _allReleased;
@@ -52,14 +54,14 @@ internal sealed partial class WorkerSupervisor : IWorkerLifecycle
         bool startTogether)
     {
         _modelPath = modelPath;
-        _modelName = modelName;
         _options = options;
-        _launcher = launcher;
+        _starter = new WorkerStarter(launcher, options, _listener.SocketPath, modelName, logger, time);
         _logger = logger;
         _time = time;
         _changed = changed;
         _onLost = onLost;
         _backoff = new RestartBackoff(time);
+        _budget = new WorkerMemoryBudget(options.MaxWorkerMemoryBytes);
         _target = options.Workers;
         _allReleased = startTogether;
     }
@@ -90,7 +92,7 @@ internal sealed partial class WorkerSupervisor : IWorkerLifecycle
             SpawnUpTo(_allReleased ? _target : 1);
         }
 
-        _heartbeat = HeartbeatLoopAsync();
+        _heartbeat = new WorkerHeartbeat(this, _options, _budget, _time).RunAsync(_stop.Token);
     }
 
     /// <summary>Starts the workers held back at start, once the server has warmed its HTTP path through the first.</summary>
@@ -201,9 +203,16 @@ internal sealed partial class WorkerSupervisor : IWorkerLifecycle
             }
 
             worker.MappedModelBytes = mappedModelBytes;
-            if (!CheckFreshSize(worker))
+            if (_budget.OverBudgetAtReady(worker) is { } sizeMiB)
             {
-                return;
+                if (!_firstWarm.Task.IsCompleted)
+                {
+                    _firstWarm.TrySetException(new WorkerPoolStartException(_budget.FreshWorkerMessage(worker, sizeMiB)));
+                    return;
+                }
+
+                // A later worker over it (e.g. after a reload onto a bigger model) serves, and is not recycled for memory.
+                SupervisionLog.FreshWorkerOverBudget(_logger, worker.Id, worker.Pid, sizeMiB, _budget.BudgetBytes >> 20);
             }
 
             worker.State = WorkerState.Ready;
@@ -292,6 +301,49 @@ internal sealed partial class WorkerSupervisor : IWorkerLifecycle
         SupervisionLog.Stopped(_logger);
     }
 
+    /// <summary>
+    /// Starts workers until Starting + fresh Ready ones reach the target (only one until the others are released,
+    /// see Start), respecting the crash backoff. The heartbeat calls it on every pass.
+    /// </summary>
+    public void SpawnMissing()
+    {
+        lock (_lock)
+        {
+            if (!_backoff.AllowsSpawn)
+            {
+                return;
+            }
+
+            if (_firstReady && !_allReleased && _time.GetElapsedTime(_firstReadyTimestamp) >= s_remainingStartDelay)
+            {
+                _allReleased = true; // nobody called StartRemaining (a pool used without the server's warm-up)
+            }
+
+            SpawnUpTo(_allReleased ? _target : 1);
+            RetireReplacedWorkers();
+        }
+    }
+
+    /// <summary>Kills a worker found silent, stuck or too slow, and declares it lost.</summary>
+    public void Kill(Worker worker, string reason)
+    {
+        SupervisionLog.Killing(_logger, worker.Id, worker.Pid, reason);
+        worker.Handle.Kill();
+        OnLost(worker, reason);
+    }
+
+    /// <summary>A drained worker holds no request any more: it is told to exit (its exit is then expected).</summary>
+    public void SendShutdown(Worker worker)
+    {
+        lock (_lock)
+        {
+            worker.ShutdownSent = true;
+        }
+
+        worker.TrySend(OutgoingFrame.Empty(FrameType.Shutdown, 0));
+        worker.Connection?.CompleteSending();
+    }
+
     /// <summary>Starts workers until Starting + fresh Ready ones number <paramref name="wanted"/>. Under the lock.</summary>
     private void SpawnUpTo(int wanted)
     {
@@ -313,24 +365,11 @@ internal sealed partial class WorkerSupervisor : IWorkerLifecycle
     /// <summary>Starts one worker. Under the lock.</summary>
     private void Spawn()
     {
-        int id = ++_nextWorkerId;
-        long maxRequests = _options.MaxRequests <= 0
-            ? 0
-            : _options.MaxRequests + (_options.MaxRequestsJitter > 0 ? Random.Shared.NextInt64(_options.MaxRequestsJitter + 1) : 0);
-        string modelPath = _modelPath;
-        Worker? worker = null;
-        int pid = 0;
-        IWorkerHandle handle = _launcher.Launch(
-            new WorkerLaunch(id, _listener.SocketPath, modelPath, _modelName, _options.ThreadsPerWorker, _options.WorkerSettings),
-            line => SupervisionLog.WorkerOutput(_logger, id, worker?.Pid ?? pid, line));
-        pid = handle.Pid;
-        worker = new Worker(id, _generation, handle, _time.GetTimestamp(), maxRequests, ModelMappings.FilesOf(modelPath));
+        Worker worker = _starter.Start(_modelPath, _generation);
         _workers.Add(worker);
         _snapshot = [.. _workers];
-        SupervisionLog.Spawned(_logger, id, worker.Pid, _generation);
-        Worker spawned = worker;
-        _ = handle.Exited.ContinueWith(
-            exit => OnLost(spawned, exit.Result),
+        _ = worker.Handle.Exited.ContinueWith(
+            exit => OnLost(worker, exit.Result),
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
