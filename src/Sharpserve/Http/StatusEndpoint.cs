@@ -28,6 +28,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
             w.WriteNumber("anonymous_bytes"u8, front.AnonymousBytes);
             w.WriteNumber("mapped_model_bytes"u8, FrontMappedModelBytes());
             w.WriteNumber("pss_bytes"u8, front.PssBytes);
+            w.WriteNumber("private_dirty_bytes"u8, front.PrivateDirtyBytes);
             w.WriteEndObject();
             w.WriteStartArray("models"u8);
             foreach (ServedModel model in registry.All)
@@ -87,6 +88,8 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
                 w.WriteNumber("anonymous_bytes"u8, worker.AnonymousBytes);
                 w.WriteNumber("mapped_model_bytes"u8, worker.MappedModelBytes);
                 w.WriteNumber("pss_bytes"u8, worker.PssBytes);
+                w.WriteNumber("private_dirty_bytes"u8, worker.PrivateDirtyBytes);
+                w.WriteNumber("private_dirty_growth_bytes"u8, worker.PrivateDirtyGrowthBytes);
                 w.WriteEndObject();
             }
 

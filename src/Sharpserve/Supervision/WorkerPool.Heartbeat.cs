@@ -103,12 +103,9 @@ public sealed partial class WorkerPool
         {
             reason = $"served {worker.Served} requests (--max-requests)";
         }
-        else if (_options.MaxWorkerMemoryBytes > 0 && worker.Memory.AnonymousBytes > _options.MaxWorkerMemoryBytes &&
-                 worker.ReadyAnonymousBytes <= _options.MaxWorkerMemoryBytes)
+        else
         {
-            // Only a worker that grew over the budget: one already over it when Ready would be replaced by another
-            // just as big, forever (see CheckFreshSize).
-            reason = $"uses {worker.Memory.AnonymousBytes / (1 << 20)} MiB of anonymous memory (--max-worker-memory)";
+            reason = WorkerMemoryBudget.Exceeded(_options.MaxWorkerMemoryBytes, worker.Memory, worker.MemoryAtReady);
         }
 
         if (reason is not null)

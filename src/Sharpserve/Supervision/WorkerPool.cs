@@ -207,7 +207,8 @@ public sealed partial class WorkerPool : IExecutor
             ProcessMemory memory = ProcessMemory.Read(worker.Pid);
             rows.Add(new WorkerStatus(
                 worker.Id, worker.Pid, worker.State, worker.Generation, worker.Served, worker.InFlight.Count,
-                memory.AnonymousBytes, ModelMappings.ResidentBytes(worker.Pid, worker.ModelFiles), memory.PssBytes));
+                memory.AnonymousBytes, ModelMappings.ResidentBytes(worker.Pid, worker.ModelFiles), memory.PssBytes,
+                memory.PrivateDirtyBytes, WorkerMemoryBudget.Growth(memory, worker.MemoryAtReady)));
         }
 
         return rows;
@@ -459,11 +460,9 @@ public sealed partial class WorkerPool : IExecutor
                 return;
             }
 
-            if (!CheckFreshSize(worker))
-            {
-                return;
-            }
-
+            // The baseline of --max-worker-memory, before any request (WorkerMemoryBudget).
+            worker.Memory = ProcessMemory.Read(worker.Pid);
+            worker.MemoryAtReady = worker.Memory;
             worker.State = WorkerState.Ready;
             worker.Progress.Heard(_time.GetTimestamp(), answer: true);
             _consecutiveFailures = 0;
@@ -478,34 +477,6 @@ public sealed partial class WorkerPool : IExecutor
         }
 
         _changed.Set();
-    }
-
-    /// <summary>
-    /// Measures a worker as it turns Ready, before any request, against --max-worker-memory. A budget that the first
-    /// worker already exceeds can never be met (every replacement is as big): the start fails with a message naming
-    /// the budget and the size, and false is returned. A later worker over it (e.g. after a reload onto a bigger
-    /// model) serves, is not recycled for memory, and is logged. Under the lock.
-    /// </summary>
-    private bool CheckFreshSize(WorkerProcess worker)
-    {
-        worker.Memory = ProcessMemory.Read(worker.Pid);
-        worker.ReadyAnonymousBytes = worker.Memory.AnonymousBytes;
-        long budget = _options.MaxWorkerMemoryBytes;
-        if (budget <= 0 || worker.ReadyAnonymousBytes <= budget)
-        {
-            return true;
-        }
-
-        long sizeMiB = (worker.ReadyAnonymousBytes + (1 << 20) - 1) >> 20;
-        if (!_firstWarm.Task.IsCompleted)
-        {
-            _firstWarm.TrySetException(new WorkerPoolStartException(
-                $"--max-worker-memory {budget >> 20} MiB is below what a fresh worker already uses: worker {worker.Id} uses {sizeMiB} MiB of anonymous memory when Ready, before any request, so every worker would be recycled as soon as it starts; set it well above {sizeMiB}m, or leave it unset"));
-            return false;
-        }
-
-        Log.FreshWorkerOverBudget(_logger, worker.Id, worker.Pid, sizeMiB, budget >> 20);
-        return true;
     }
 
     /// <summary>Once enough fresh workers are Ready, each worker marked for recycling starts draining. Under the lock.</summary>

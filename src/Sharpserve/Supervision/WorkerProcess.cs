@@ -47,8 +47,8 @@ internal sealed class WorkerProcess(int id, int generation, Process process, lon
 
     public ProcessMemory Memory { get; set; }
 
-    /// <summary>Anonymous memory when the worker said Ready: what it uses before any request.</summary>
-    public long ReadyAnonymousBytes { get; set; }
+    /// <summary>Memory when the worker said Ready, before any request: the baseline of <see cref="WorkerMemoryBudget"/>.</summary>
+    public ProcessMemory? MemoryAtReady { get; set; }
 
     public long MappedModelBytes { get; set; }
 
