@@ -205,7 +205,7 @@ public sealed partial class ProcessModeTests
     [Fact]
     public async Task MaxWorkerMemory_RecyclesAWorkerThatGrowsOverTheLimit_WithNoFailedRequest()
     {
-        // A fresh worker is far below 64 MiB; the grow fault makes one take 128 MiB more, as a leak would.
+        // A worker grows by a few MiB as it serves; the grow fault makes one take 256 MiB more, as a leak would.
         await using ProcessModeServer server = await ProcessModeServer.StartAsync(o => o with { MaxWorkerMemoryBytes = 64L << 20 });
         int[] first = [.. server.Pool.GetStatus().Select(w => w.Id)];
 

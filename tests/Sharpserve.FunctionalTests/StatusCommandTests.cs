@@ -1,4 +1,9 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Sharpserve.Http.Status;
 
 namespace Sharpserve.FunctionalTests;
 
@@ -22,7 +27,7 @@ public sealed class StatusCommandTests : IDisposable
         Assert.StartsWith($"ready: True   front pid {served.Process.Id}, anonymous ", lines[0], StringComparison.Ordinal);
         Assert.StartsWith("model langid version 1: process mode, ready True, queued 0, completed ", lines[1], StringComparison.Ordinal);
         Assert.Equal("  restarts 0, target 2 workers", lines[2]);
-        Assert.Equal("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model", lines[3]);
+        Assert.Equal("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model  private-dirty     growth", lines[3]);
         Assert.Equal(4 + 2, lines.Length);
         foreach (JsonElement worker in workers)
         {
@@ -35,6 +40,13 @@ public sealed class StatusCommandTests : IDisposable
             Assert.Equal("0", columns[3]);
             Assert.True(long.Parse(columns[4], System.Globalization.CultureInfo.InvariantCulture) >= worker.GetProperty("requests").GetInt64());
             Assert.Equal("0", columns[5]);
+            // anonymous, mapped-model, private-dirty, growth: four "N.N MiB" columns.
+            Assert.Equal(6 + 8, columns.Length);
+            for (int c = 6; c < columns.Length; c += 2)
+            {
+                Assert.Matches(@"^\d+\.\d$", columns[c]);
+                Assert.Equal("MiB", columns[c + 1]);
+            }
         }
     }
 
@@ -69,6 +81,58 @@ public sealed class StatusCommandTests : IDisposable
         Assert.Equal(2, lines.Length);
         Assert.StartsWith($"ready: True   front pid {served.Process.Id}", lines[0], StringComparison.Ordinal);
         Assert.StartsWith("model langid version 1: thread mode, ready True, queued 0, completed ", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_Json_ThreadMode_IsAStatusDocument()
+    {
+        await using ServedProcess served = await ServedProcess.StartAsync($"\"{TestServer.DemoModelPath}\" --port 0 --threads 1", _temp);
+
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync($"status --url {served.Client.BaseAddress} --json");
+
+        Assert.True(exitCode == 0, stderr);
+        StatusDocument status = JsonSerializer.Deserialize(stdout, StatusJsonContext.Default.StatusDocument)!;
+        Assert.Equal(served.Process.Id, status.Front.Pid);
+        ModelStatus model = Assert.Single(status.Models);
+        Assert.Equal(("langid", "thread", 1), (model.Name, model.Mode, model.Threads));
+        Assert.Null(model.Workers);
+    }
+
+    /// <summary>
+    /// Something else answering at the URL (another service, a proxy's page) is one error line naming the URL and
+    /// what is wrong, exit 1, with or without --json.
+    /// </summary>
+    [Theory]
+    [InlineData("{\"ready\": true}", false, "missing required properties")]
+    [InlineData("{\"status\": \"ok\"}", true, "missing required properties")]
+    [InlineData("[1, 2]", false, "could not be converted")]
+    [InlineData("<html><body>It works!</body></html>", true, "is an invalid start of a value")]
+    [InlineData("null", false, "JSON null")]
+    [InlineData("{\"ready\": true, \"front\": {\"pid\": 1, \"anonymous_bytes\": 0, \"mapped_model_bytes\": 0, \"pss_bytes\": 0}, \"models\": [{\"name\": null}]}", false, "name")]
+    public async Task Status_NotAStatusDocument_IsOneErrorLine_ExitOne(string body, bool json, string reason)
+    {
+        await using WebApplication other = await StartOtherServerAsync(body);
+        string url = other.Urls.Single();
+
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync($"status --url {url}{(json ? " --json" : "")}");
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("", stdout);
+        string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"sharpserve: error: {url}/status is not a Sharpserve status document: ", line, StringComparison.Ordinal);
+        Assert.Contains(reason, line, StringComparison.Ordinal);
+    }
+
+    /// <summary>A plain HTTP server on 127.0.0.1:0 that answers GET /status with <paramref name="body"/>, 200, as JSON.</summary>
+    private static async Task<WebApplication> StartOtherServerAsync(string body)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        WebApplication app = builder.Build();
+        app.MapGet("/status", () => Results.Text(body, "application/json"));
+        await app.StartAsync();
+        return app;
     }
 
     /// <summary>GET /status's workers once <paramref name="count"/> are Ready (the server is ready with one); bounded.</summary>

@@ -5,7 +5,7 @@ using Sharpserve.WorkerConformance;
 namespace Sharpserve.WorkerConformance.Tests;
 
 /// <summary>
-/// Starts the C# worker as the front does (Supervision/WorkerLauncher, WorkerPool.Spawn):
+/// Starts the C# worker as the front does (Supervision/WorkerLauncher, WorkerStarter):
 /// <c>dotnet sharpserve.dll worker --socket PATH --model MODEL --name NAME --id ID --threads N</c>.
 /// </summary>
 internal static class CSharpWorker

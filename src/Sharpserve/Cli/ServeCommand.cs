@@ -76,8 +76,8 @@ internal sealed partial class ServeCommand
         "--max-requests-jitter", "process mode: add 0..N at random to --max-requests per worker", "N", 0L, Count());
 
     private readonly Option<long> _maxWorkerMemory = Setting.Create(
-        "--max-worker-memory", "process mode: recycle a worker whose memory exceeds SIZE, e.g. 512m (at least 8m)", "SIZE", 0L,
-        Size(WorkerPoolOptions.MinWorkerMemoryBytes, "512m", "must be at least 8m (a worker's runtime alone takes several MiB)"));
+        "--max-worker-memory", "process mode: recycle a worker whose private memory grew more than SIZE since it was ready, e.g. 512m (at least 8m)", "SIZE", 0L,
+        Size(WorkerPoolOptions.MinWorkerMemoryBytes, "512m", "must be at least 8m (a worker's heap moves by a few MiB as it serves)"));
 
     private readonly Option<string?> _cacheDirectory = Setting.Create<string?>(
         "--cache-dir", "where model images are kept (default $SHARPSERVE_CACHE_DIR or ~/.cache/sharpserve)", "DIR", null, NullableText);

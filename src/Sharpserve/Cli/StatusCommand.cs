@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Sharpserve.Hosting;
 using System.Text.Json;
+using Sharpserve.Hosting;
+using Sharpserve.Http.Status;
 
 namespace Sharpserve.Cli;
 
@@ -9,7 +10,9 @@ internal static class StatusCommand
 {
     public const string Epilog = """
         Shows each model's mode, readiness and queue, and per worker process: pid, state, requests served,
-        anonymous memory (heap) and resident mapped model bytes. --json prints GET /status as it is.
+        anonymous memory (heap), resident mapped model bytes, private dirty memory and its growth since the
+        worker was ready (what --max-worker-memory counts). --json prints GET /status as it is. An answer that
+        is not a status document is an error (exit 1).
         """;
 
     public static Command Create()
@@ -57,57 +60,59 @@ internal static class StatusCommand
             using HttpClient client = url.Scheme == "unix"
                 ? SelfClient.Create(target, TimeSpan.FromSeconds(10))
                 : new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            Uri status = url.Scheme == "unix" ? new Uri("/status", UriKind.Relative) : new Uri(url.ToString().TrimEnd('/') + "/status");
-            body = await client.GetStringAsync(status);
+            Uri address = url.Scheme == "unix" ? new Uri("/status", UriKind.Relative) : new Uri(url.ToString().TrimEnd('/') + "/status");
+            body = await client.GetStringAsync(address);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException or IOException)
         {
             return CommandLine.Fail($"cannot read {shown}/status: {ex.Message}", CommandLine.RuntimeFailure);
         }
 
+        StatusDocument status;
+        try
+        {
+            status = JsonSerializer.Deserialize(body, StatusJsonContext.Default.StatusDocument)
+                ?? throw new JsonException("the body is JSON null");
+        }
+        catch (JsonException ex)
+        {
+            // One line: the reader's messages are single lines, but a body's text could reach one.
+            return CommandLine.Fail($"{shown}/status is not a Sharpserve status document: {ex.Message.ReplaceLineEndings(" ")}", CommandLine.RuntimeFailure);
+        }
+
         if (printJson)
         {
             Console.Out.WriteLine(body);
-            return 0;
         }
-
-        try
+        else
         {
-            PrintTable(body);
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return CommandLine.Fail($"{shown}/status is not a Sharpserve status: {ex.Message}", CommandLine.RuntimeFailure);
+            PrintTable(status);
         }
 
         return 0;
     }
 
-    private static void PrintTable(string body)
+    private static void PrintTable(StatusDocument status)
     {
-        using JsonDocument json = JsonDocument.Parse(body);
-        JsonElement root = json.RootElement;
-        JsonElement front = root.GetProperty("front");
-        Console.Out.WriteLine($"ready: {root.GetProperty("ready").GetBoolean()}   front pid {front.GetProperty("pid").GetInt32()}, anonymous {Mib(front, "anonymous_bytes")}");
-        foreach (JsonElement model in root.GetProperty("models").EnumerateArray())
+        FrontStatus front = status.Front;
+        string frontPrivate = front.PrivateDirtyBytes is { } dirty ? $", private dirty {Mib(dirty)}" : "";
+        Console.Out.WriteLine($"ready: {status.Ready}   front pid {front.Pid}, anonymous {Mib(front.AnonymousBytes)}{frontPrivate}");
+        foreach (ModelStatus model in status.Models)
         {
-            // "version" is absent from servers older than the model repository.
-            string version = model.TryGetProperty("version", out JsonElement v) ? v.GetString() ?? "1" : "1";
-            Console.Out.WriteLine($"model {model.GetProperty("name").GetString()} version {version}: {model.GetProperty("mode").GetString()} mode, ready {model.GetProperty("ready").GetBoolean()}, queued {model.GetProperty("queued").GetInt32()}, completed {model.GetProperty("completed").GetInt64()}");
-            if (model.TryGetProperty("workers", out JsonElement workers))
+            Console.Out.WriteLine($"model {model.Name} version {model.Version}: {model.Mode} mode, ready {model.Ready}, queued {model.Queued}, completed {model.Completed}");
+            if (model.Workers is { } workers)
             {
-                Console.Out.WriteLine($"  restarts {model.GetProperty("restarts").GetInt32()}, target {model.GetProperty("target_workers").GetInt32()} workers");
-                Console.Out.WriteLine("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model");
-                foreach (JsonElement w in workers.EnumerateArray())
+                Console.Out.WriteLine($"  restarts {model.Restarts}, target {model.TargetWorkers} workers");
+                Console.Out.WriteLine("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model  private-dirty     growth");
+                foreach (WorkerProcessStatus w in workers)
                 {
                     Console.Out.WriteLine(
-                        $"  {w.GetProperty("id").GetInt32(),-4} {w.GetProperty("pid").GetInt32(),6}  {w.GetProperty("state").GetString(),-9} {w.GetProperty("generation").GetInt32(),3}  {w.GetProperty("requests").GetInt64(),8}  {w.GetProperty("in_flight").GetInt32(),9}  {Mib(w, "anonymous_bytes"),9}  {Mib(w, "mapped_model_bytes"),12}");
+                        $"  {w.Id,-4} {w.Pid,6}  {w.State,-9} {w.Generation,3}  {w.Requests,8}  {w.InFlight,9}  {Mib(w.AnonymousBytes),9}  {Mib(w.MappedModelBytes),12}  {Mib(w.PrivateDirtyBytes),13}  {Mib(w.PrivateDirtyGrowthBytes),9}");
                 }
             }
         }
-
     }
 
-    private static string Mib(JsonElement element, string property) =>
-        $"{element.GetProperty(property).GetInt64() / 1048576.0:0.0} MiB";
+    /// <summary>Bytes in MiB with one decimal; "-" for a field an older server does not send.</summary>
+    private static string Mib(long? bytes) => bytes is { } value ? $"{value / 1048576.0:0.0} MiB" : "-";
 }

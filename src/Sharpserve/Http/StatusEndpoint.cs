@@ -2,14 +2,16 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
+using Sharpserve.Http.Status;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.Http;
 
 /// <summary>
-/// <c>GET /status</c>: what is running, for operators and <c>sharpserve status</c>. Per worker: pid, state, requests
-/// served, anonymous memory (heap; where a private model copy would show) and the resident part of the model
-/// files' own mappings (<see cref="ModelMappings"/>; the front's covers every served model).
+/// <c>GET /status</c>: what is running, for operators and <c>sharpserve status</c>, as a <see cref="StatusDocument"/>.
+/// Per worker: pid, state, requests served, private dirty memory and its growth since Ready (what
+/// --max-worker-memory counts), anonymous memory (heap; where a private model copy would show) and the resident
+/// part of the model files' own mappings (<see cref="ModelMappings"/>; the front's covers every served model).
 /// One-copy is judged by anonymous memory per worker and total PSS across processes: a file mapped by one
 /// process alone counts as private in smaps_rollup.
 /// </summary>
@@ -17,29 +19,39 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
 {
     public Task GetAsync(HttpContext context)
     {
+        StatusDocument status = Read();
         context.Response.ContentType = "application/json";
-        using (var w = new Utf8JsonWriter(context.Response.BodyWriter, JsonWriting.Options))
+        using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonWriting.Options))
         {
-            ProcessMemory front = ProcessMemory.Read(Environment.ProcessId);
-            w.WriteStartObject();
-            w.WriteBoolean("ready"u8, registry.IsReady);
-            w.WriteStartObject("front"u8);
-            w.WriteNumber("pid"u8, Environment.ProcessId);
-            w.WriteNumber("anonymous_bytes"u8, front.AnonymousBytes);
-            w.WriteNumber("mapped_model_bytes"u8, FrontMappedModelBytes());
-            w.WriteNumber("pss_bytes"u8, front.PssBytes);
-            w.WriteEndObject();
-            w.WriteStartArray("models"u8);
-            foreach (ServedModel model in registry.All)
-            {
-                WriteModel(w, model);
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
+            JsonSerializer.Serialize(writer, status, StatusJsonContext.Default.StatusDocument);
         }
 
         return ResponseBody.CompleteAsync(context).AsTask();
+    }
+
+    /// <summary>The status now: memory is read from /proc as the document is made.</summary>
+    public StatusDocument Read()
+    {
+        ProcessMemory front = ProcessMemory.Read(Environment.ProcessId);
+        var models = new List<ModelStatus>(registry.All.Count);
+        foreach (ServedModel model in registry.All)
+        {
+            models.Add(ReadModel(model));
+        }
+
+        return new StatusDocument
+        {
+            Ready = registry.IsReady,
+            Front = new FrontStatus
+            {
+                Pid = Environment.ProcessId,
+                AnonymousBytes = front.AnonymousBytes,
+                MappedModelBytes = FrontMappedModelBytes(),
+                PssBytes = front.PssBytes,
+                PrivateDirtyBytes = front.PrivateDirtyBytes,
+            },
+            Models = models,
+        };
     }
 
     /// <summary>The front's resident pages of every served model's files (it maps fastText images to describe them).</summary>
@@ -58,49 +70,43 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         return ModelMappings.ResidentBytes(Environment.ProcessId, files);
     }
 
-    private static void WriteModel(Utf8JsonWriter w, ServedModel model)
+    private static ModelStatus ReadModel(ServedModel model)
     {
-        w.WriteStartObject();
-        w.WriteString("name"u8, model.Name);
-        w.WriteString("version"u8, model.Version);
-        w.WriteBoolean("ready"u8, model.IsReady);
-        w.WriteNumber("queued"u8, model.Scheduler.QueuedCount);
-        w.WriteNumber("pending"u8, model.Scheduler.PendingCount);
-        w.WriteNumber("completed"u8, model.Executor.CompletedCount);
-        w.WriteNumber("model_file_bytes"u8, model.Model.MappedBytes);
-        w.WriteString("mode"u8, model.Executor.Mode);
+        var status = new ModelStatus
+        {
+            Name = model.Name,
+            Version = model.Version,
+            Ready = model.IsReady,
+            Queued = model.Scheduler.QueuedCount,
+            Pending = model.Scheduler.PendingCount,
+            Completed = model.Executor.CompletedCount,
+            ModelFileBytes = model.Model.MappedBytes,
+            Mode = model.Executor.Mode,
+        };
         if (model.Executor is IWorkerStatus pool)
         {
-            w.WriteNumber("target_workers"u8, pool.TargetWorkers);
-            w.WriteNumber("restarts"u8, pool.Restarts);
-            if (model.Executor is IReloadable reloadable)
-            {
-                w.WriteString("image"u8, reloadable.ModelPath);
-            }
-
-            w.WriteStartArray("workers"u8);
+            var workers = new List<WorkerProcessStatus>();
             foreach (WorkerStatus worker in pool.GetStatus())
             {
-                w.WriteStartObject();
-                w.WriteNumber("id"u8, worker.Id);
-                w.WriteNumber("pid"u8, worker.Pid);
-                w.WriteString("state"u8, worker.State.ToString().ToLowerInvariant());
-                w.WriteNumber("generation"u8, worker.Generation);
-                w.WriteNumber("requests"u8, worker.RequestsServed);
-                w.WriteNumber("in_flight"u8, worker.InFlight);
-                w.WriteNumber("anonymous_bytes"u8, worker.AnonymousBytes);
-                w.WriteNumber("mapped_model_bytes"u8, worker.MappedModelBytes);
-                w.WriteNumber("pss_bytes"u8, worker.PssBytes);
-                w.WriteEndObject();
+                workers.Add(new WorkerProcessStatus
+                {
+                    Id = worker.Id,
+                    Pid = worker.Pid,
+                    State = worker.State.ToString().ToLowerInvariant(),
+                    Generation = worker.Generation,
+                    Requests = worker.RequestsServed,
+                    InFlight = worker.InFlight,
+                    AnonymousBytes = worker.AnonymousBytes,
+                    MappedModelBytes = worker.MappedModelBytes,
+                    PssBytes = worker.PssBytes,
+                    PrivateDirtyBytes = worker.PrivateDirtyBytes,
+                    PrivateDirtyGrowthBytes = worker.PrivateDirtyGrowthBytes,
+                });
             }
 
-            w.WriteEndArray();
-        }
-        else if (model.Executor is IThreadedExecutor threads)
-        {
-            w.WriteNumber("threads"u8, threads.ThreadCount);
+            return status with { TargetWorkers = pool.TargetWorkers, Restarts = pool.Restarts, Image = (model.Executor as IReloadable)?.ModelPath, Workers = workers };
         }
 
-        w.WriteEndObject();
+        return model.Executor is IThreadedExecutor threads ? status with { Threads = threads.ThreadCount } : status;
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Sharpserve.Core.Models;
 using Sharpserve.Hosting;
@@ -10,107 +9,129 @@ namespace Sharpserve.Metrics;
 
 /// <summary>
 /// <c>GET /metrics</c> in the Prometheus text format: requests and latency per route and status, queue depth,
-/// readiness, worker states, restarts and per-worker memory (anonymous and mapped model), and the front's own
-/// memory. Written by hand rather than through System.Diagnostics.Metrics + an exporter package: the series are
-/// few, and no extra dependency is needed.
+/// readiness, worker states, restarts and per-worker memory (private dirty and its growth since Ready, anonymous,
+/// PSS and mapped model), and the front's own memory. Written by hand (<see cref="PrometheusTextWriter"/>) rather
+/// than through System.Diagnostics.Metrics + an exporter package: the series are few, and no extra dependency is
+/// needed.
 /// </summary>
 internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics requests, ShutdownDrain drain)
 {
     public Task GetAsync(HttpContext context)
     {
-        var text = new StringBuilder(4096);
+        var text = new PrometheusTextWriter();
         WriteRequests(text);
         Gauge(text, "sharpserve_http_requests_in_flight", "HTTP requests received and not yet answered (this one included).", drain.InFlight);
         WriteModels(text);
         ProcessMemory front = ProcessMemory.Read(Environment.ProcessId);
         Gauge(text, "sharpserve_process_anonymous_bytes", "Anonymous memory (heap and other non-file pages) of the front process.", front.AnonymousBytes);
+        Gauge(text, "sharpserve_process_private_dirty_bytes", "Private dirty memory (pages only this process has written) of the front process.", front.PrivateDirtyBytes);
         Gauge(text, "sharpserve_process_pss_bytes", "Proportional set size of the front process.", front.PssBytes);
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
         context.Response.BodyWriter.Write(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
         return Http.ResponseBody.CompleteAsync(context).AsTask();
     }
 
-    private void WriteRequests(StringBuilder text)
+    private void WriteRequests(PrometheusTextWriter text)
     {
-        text.Append("# HELP sharpserve_http_requests_total HTTP requests answered, by route and status.\n# TYPE sharpserve_http_requests_total counter\n");
+        text.Family("sharpserve_http_requests_total", "counter", "HTTP requests answered, by route and status.");
         foreach (var (key, series) in requests.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_http_requests_total{{route=\"{key.Route}\",status=\"{key.Status}\"}} {series.Count}\n");
+            text.Sample("sharpserve_http_requests_total", series.Count, RequestLabels(key));
         }
 
-        text.Append("# HELP sharpserve_http_request_duration_seconds Time from the request's arrival to its answer.\n# TYPE sharpserve_http_request_duration_seconds histogram\n");
+        text.Family("sharpserve_http_request_duration_seconds", "histogram", "Time from the request's arrival to its answer.");
+        Span<long> buckets = stackalloc long[RequestMetrics.BucketBounds.Length];
         foreach (var (key, series) in requests.All)
         {
-            string labels = $"route=\"{key.Route}\",status=\"{key.Status}\"";
-            for (int i = 0; i < RequestMetrics.BucketBounds.Length; i++)
+            (string, string)[] labels = RequestLabels(key);
+            long count = series.Snapshot(buckets);
+            for (int i = 0; i < buckets.Length; i++)
             {
-                text.Append(CultureInfo.InvariantCulture, $"sharpserve_http_request_duration_seconds_bucket{{{labels},le=\"{RequestMetrics.BucketBounds[i]}\"}} {series.CumulativeBucket(i)}\n");
+                text.Sample("sharpserve_http_request_duration_seconds_bucket", buckets[i],
+                    [.. labels, ("le", PrometheusTextWriter.FormatValue(RequestMetrics.BucketBounds[i]))]);
             }
 
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {series.Count}\n");
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_http_request_duration_seconds_sum{{{labels}}} {series.SumSeconds}\n");
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_http_request_duration_seconds_count{{{labels}}} {series.Count}\n");
+            text.Sample("sharpserve_http_request_duration_seconds_bucket", count, [.. labels, ("le", "+Inf")]);
+            text.Sample("sharpserve_http_request_duration_seconds_sum", series.SumSeconds, labels);
+            text.Sample("sharpserve_http_request_duration_seconds_count", count, labels);
         }
     }
 
-    private void WriteModels(StringBuilder text)
+    private void WriteModels(PrometheusTextWriter text)
     {
-        text.Append("# HELP sharpserve_model_ready 1 when the model takes traffic.\n# TYPE sharpserve_model_ready gauge\n");
+        text.Family("sharpserve_model_ready", "gauge", "1 when the model takes traffic.");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_ready{{{ModelLabels(model)}}} {(model.IsReady ? 1 : 0)}\n");
+            text.Sample("sharpserve_model_ready", model.IsReady ? 1 : 0, ModelLabels(model));
         }
 
-        text.Append("# HELP sharpserve_queue_depth Requests waiting for an executor.\n# TYPE sharpserve_queue_depth gauge\n");
+        text.Family("sharpserve_queue_depth", "gauge", "Requests waiting for an executor.");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_queue_depth{{{ModelLabels(model)}}} {model.Scheduler.QueuedCount}\n");
+            text.Sample("sharpserve_queue_depth", model.Scheduler.QueuedCount, ModelLabels(model));
         }
 
-        text.Append("# HELP sharpserve_inferences_total Inferences run to completion by the model's executors.\n# TYPE sharpserve_inferences_total counter\n");
+        text.Family("sharpserve_inferences_total", "counter", "Inferences run to completion by the model's executors.");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_inferences_total{{{ModelLabels(model)}}} {model.Executor.CompletedCount}\n");
+            text.Sample("sharpserve_inferences_total", model.Executor.CompletedCount, ModelLabels(model));
         }
 
-        text.Append("# HELP sharpserve_model_file_bytes Size of the mapped model file.\n# TYPE sharpserve_model_file_bytes gauge\n");
+        text.Family("sharpserve_model_file_bytes", "gauge", "Size of the mapped model file.");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_file_bytes{{{ModelLabels(model)}}} {model.Model.MappedBytes}\n");
+            text.Sample("sharpserve_model_file_bytes", model.Model.MappedBytes, ModelLabels(model));
         }
 
-        var workers = new List<(string Labels, WorkerStatus Status)>();
-        text.Append("# HELP sharpserve_worker_restarts_total Worker processes lost unexpectedly and replaced.\n# TYPE sharpserve_worker_restarts_total counter\n");
+        var workers = new List<((string, string)[] Labels, WorkerStatus Status)>();
+        text.Family("sharpserve_worker_restarts_total", "counter", "Worker processes lost unexpectedly and replaced.");
         foreach (ServedModel model in registry.All)
         {
             if (model.Executor is IWorkerStatus pool)
             {
-                text.Append(CultureInfo.InvariantCulture, $"sharpserve_worker_restarts_total{{{ModelLabels(model)}}} {pool.Restarts}\n");
+                text.Sample("sharpserve_worker_restarts_total", pool.Restarts, ModelLabels(model));
                 foreach (WorkerStatus status in pool.GetStatus())
                 {
-                    workers.Add((ModelLabels(model), status));
+                    workers.Add((WorkerLabels(model, status), status));
                 }
             }
         }
 
+        WorkerSeries(text, workers, "sharpserve_worker_private_dirty_bytes", "gauge", "Worker private dirty memory (pages only the worker has written).", static w => w.PrivateDirtyBytes);
+        WorkerSeries(text, workers, "sharpserve_worker_private_dirty_growth_bytes", "gauge", "Growth of the worker's private dirty memory since it was ready (what --max-worker-memory counts).", static w => w.PrivateDirtyGrowthBytes);
         WorkerSeries(text, workers, "sharpserve_worker_anonymous_bytes", "gauge", "Worker anonymous memory (heap; where a private model copy would show).", static w => w.AnonymousBytes);
         WorkerSeries(text, workers, "sharpserve_worker_mapped_model_bytes", "gauge", "Worker resident file-backed pages (the shared model image).", static w => w.MappedModelBytes);
         WorkerSeries(text, workers, "sharpserve_worker_pss_bytes", "gauge", "Worker proportional set size.", static w => w.PssBytes);
         WorkerSeries(text, workers, "sharpserve_worker_requests_total", "counter", "Requests answered by the worker.", static w => w.RequestsServed);
     }
 
-    /// <summary>model="NAME",version="V": every per-model series carries both, as one name may serve several versions.</summary>
-    private static string ModelLabels(ServedModel model) => $"model=\"{model.Name}\",version=\"{model.Version}\"";
+    private static (string, string)[] RequestLabels((string Route, int Status) key) =>
+        [("route", key.Route), ("status", key.Status.ToString(CultureInfo.InvariantCulture))];
 
-    private static void WorkerSeries(StringBuilder text, List<(string Labels, WorkerStatus Status)> workers, string name, string type, string help, Func<WorkerStatus, long> value)
+    /// <summary>model, version: every per-model series carries both, as one name may serve several versions.</summary>
+    private static (string, string)[] ModelLabels(ServedModel model) => [("model", model.Name), ("version", model.Version)];
+
+    private static (string, string)[] WorkerLabels(ServedModel model, WorkerStatus worker) =>
+    [
+        .. ModelLabels(model),
+        ("worker", worker.Id.ToString(CultureInfo.InvariantCulture)),
+        ("pid", worker.Pid.ToString(CultureInfo.InvariantCulture)),
+        ("state", worker.State.ToString().ToLowerInvariant()),
+    ];
+
+    private static void WorkerSeries(
+        PrometheusTextWriter text, List<((string, string)[] Labels, WorkerStatus Status)> workers, string name, string type, string help, Func<WorkerStatus, long> value)
     {
-        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
-        foreach ((string labels, WorkerStatus status) in workers)
+        text.Family(name, type, help);
+        foreach (((string, string)[] labels, WorkerStatus status) in workers)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{name}{{{labels},worker=\"{status.Id}\",pid=\"{status.Pid}\",state=\"{status.State.ToString().ToLowerInvariant()}\"}} {value(status)}\n");
+            text.Sample(name, value(status), labels);
         }
     }
 
-    private static void Gauge(StringBuilder text, string name, string help, long value) =>
-        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+    private static void Gauge(PrometheusTextWriter text, string name, string help, long value)
+    {
+        text.Family(name, "gauge", help);
+        text.Sample(name, value);
+    }
 }

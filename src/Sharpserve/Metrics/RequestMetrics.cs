@@ -33,16 +33,22 @@ internal sealed class RequestMetrics
 
         public double SumSeconds => Interlocked.Read(ref _sumMicroseconds) / 1e6;
 
-        /// <summary>Cumulative count of observations at or below bucket <paramref name="index"/>'s bound.</summary>
-        public long CumulativeBucket(int index)
+        /// <summary>
+        /// Fills <paramref name="cumulative"/> (one per bound) with the observations at or below each bound and returns
+        /// the count, which is both the <c>+Inf</c> bucket and <c>_count</c>. The count is read after the buckets and
+        /// <see cref="Observe"/> adds to it before its bucket, so under concurrent requests the buckets still never
+        /// decrease and never exceed the count.
+        /// </summary>
+        public long Snapshot(Span<long> cumulative)
         {
             long total = 0;
-            for (int i = 0; i <= index; i++)
+            for (int i = 0; i < _buckets.Length; i++)
             {
                 total += Interlocked.Read(ref _buckets[i]);
+                cumulative[i] = total;
             }
 
-            return total;
+            return Interlocked.Read(ref _count);
         }
 
         public void Observe(double seconds)

@@ -89,7 +89,8 @@ public sealed class ProcessExecutor : IExecutor, IReloadable, IScalable, IStaged
             ProcessMemory memory = ProcessMemory.Read(worker.Pid);
             rows.Add(new WorkerStatus(
                 worker.Id, worker.Pid, worker.State, worker.Generation, worker.Served, worker.InFlight.Count,
-                memory.AnonymousBytes, ModelMappings.ResidentBytes(worker.Pid, worker.ModelFiles), memory.PssBytes));
+                memory.AnonymousBytes, ModelMappings.ResidentBytes(worker.Pid, worker.ModelFiles), memory.PssBytes,
+                memory.PrivateDirtyBytes, WorkerMemoryBudget.Growth(memory, worker.MemoryAtReady)));
         }
 
         return rows;

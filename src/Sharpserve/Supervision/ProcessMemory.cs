@@ -1,18 +1,21 @@
 namespace Sharpserve.Supervision;
 
 /// <summary>
-/// Reads a process's memory from /proc/PID/smaps_rollup. Anonymous is the heap and every other non-file page,
-/// where a private copy of the model would show. Pss splits shared pages among the processes that map them. The
-/// model's own mapping is measured apart (<see cref="ModelMappings"/>): Rss − Anonymous also holds the runtime's
-/// and the native libraries' file-backed pages.
+/// Reads a process's memory from /proc/PID/smaps_rollup, in one read. Anonymous is the heap and every other
+/// non-file page, where a private copy of the model would show; it also holds the pages a forked process still
+/// shares with its parent. Private_Dirty is what the process alone has written: its own heap pages, and a forked
+/// process's pages once it writes them (copy-on-write), so its growth is what --max-worker-memory counts
+/// (<see cref="WorkerMemoryBudget"/>). Pss splits shared pages among the processes that map them. The model's own
+/// mapping is measured apart (<see cref="ModelMappings"/>): Rss − Anonymous also holds the runtime's and the native
+/// libraries' file-backed pages.
 /// </summary>
-public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long AnonymousBytes)
+public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long AnonymousBytes, long PrivateDirtyBytes)
 {
     public static ProcessMemory Read(int pid)
     {
         try
         {
-            long rss = 0, pss = 0, anonymous = 0;
+            long rss = 0, pss = 0, anonymous = 0, privateDirty = 0;
             foreach (string line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
             {
                 if (line.StartsWith("Rss:", StringComparison.Ordinal))
@@ -27,9 +30,13 @@ public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long A
                 {
                     anonymous = Kilobytes(line);
                 }
+                else if (line.StartsWith("Private_Dirty:", StringComparison.Ordinal))
+                {
+                    privateDirty = Kilobytes(line);
+                }
             }
 
-            return new ProcessMemory(rss, pss, anonymous);
+            return new ProcessMemory(rss, pss, anonymous, privateDirty);
         }
         catch (IOException)
         {

@@ -44,8 +44,6 @@ internal static partial class SupervisionLog
     [LoggerMessage(4013, LogLevel.Information, "All workers stopped")]
     public static partial void Stopped(ILogger logger);
 
-    [LoggerMessage(4014, LogLevel.Warning, "Worker {Id} (pid {Pid}) uses {SizeMiB} MiB of anonymous memory when Ready, over --max-worker-memory ({BudgetMiB} MiB): not recycled for memory, since its replacement would be as big; raise the budget")]
-    public static partial void FreshWorkerOverBudget(ILogger logger, int id, int pid, long sizeMiB, long budgetMiB);
 
     [LoggerMessage(4015, LogLevel.Information, "Worker {Id} (pid {Pid}) killed: {Reason}")]
     public static partial void Retired(ILogger logger, int id, int pid, string reason);

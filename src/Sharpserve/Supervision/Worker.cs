@@ -52,8 +52,8 @@ internal sealed class Worker(int id, int generation, IWorkerHandle handle, long 
 
     public ProcessMemory Memory { get; set; }
 
-    /// <summary>Anonymous memory when it turned Ready (the --max-worker-memory check at start).</summary>
-    public long ReadyAnonymousBytes { get; set; }
+    /// <summary>Memory when it said Ready, before any request: the baseline of <see cref="WorkerMemoryBudget"/>.</summary>
+    public ProcessMemory? MemoryAtReady { get; set; }
 
     /// <summary>What it said in Ready: bytes of the model it mapped.</summary>
     public long MappedModelBytes { get; set; }

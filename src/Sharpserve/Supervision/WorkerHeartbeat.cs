@@ -8,7 +8,7 @@ namespace Sharpserve.Supervision;
 /// request-count recycling, Shutdown to drained workers, and starting workers up to the target with backoff. One
 /// timer for all workers, none per request. Decisions are carried out by the supervisor, which owns the state.
 /// </summary>
-internal sealed class WorkerHeartbeat(WorkerSupervisor supervisor, WorkerPoolOptions options, WorkerMemoryBudget budget, TimeProvider time)
+internal sealed class WorkerHeartbeat(WorkerSupervisor supervisor, WorkerPoolOptions options, TimeProvider time)
 {
     private ulong _pingId;
 
@@ -81,7 +81,10 @@ internal sealed class WorkerHeartbeat(WorkerSupervisor supervisor, WorkerPoolOpt
         worker.Memory = ProcessMemory.Read(worker.Pid);
         if (worker.State == WorkerState.Ready)
         {
-            if (budget.RecycleReason(worker) is { } reason)
+            string? reason = worker.MaxRequests > 0 && worker.Served >= worker.MaxRequests
+                ? $"served {worker.Served} requests (--max-requests)"
+                : WorkerMemoryBudget.Exceeded(options.MaxWorkerMemoryBytes, worker.Memory, worker.MemoryAtReady);
+            if (reason is not null)
             {
                 supervisor.Recycle(worker, reason);
             }

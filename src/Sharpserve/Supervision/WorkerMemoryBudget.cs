@@ -1,44 +1,27 @@
 namespace Sharpserve.Supervision;
 
 /// <summary>
-/// --max-worker-memory and --max-requests as the supervisor applies them: why a Ready worker is due for replacement,
-/// and whether a fresh worker's own size already breaks the memory budget.
+/// <c>--max-worker-memory</c>: how much a worker's private memory (Private_Dirty in smaps_rollup) may grow after it
+/// said Ready. Growth rather than size: what a worker holds at Ready (the runtime, the backend's own structures)
+/// its replacement holds too, so only what it gained while serving (a leak, a grown cache) is given back by
+/// recycling it. Private_Dirty rather than Anonymous: a forked worker's pages that it still shares with its parent
+/// are anonymous but not private until it writes them.
 /// </summary>
-internal sealed class WorkerMemoryBudget(long budgetBytes)
+internal static class WorkerMemoryBudget
 {
-    public long BudgetBytes { get; } = budgetBytes;
-
-    /// <summary>Why <paramref name="worker"/> (Ready, memory just measured) should be replaced, or null.</summary>
-    public string? RecycleReason(Worker worker)
-    {
-        if (worker.MaxRequests > 0 && worker.Served >= worker.MaxRequests)
-        {
-            return $"served {worker.Served} requests (--max-requests)";
-        }
-
-        if (BudgetBytes > 0 && worker.ReadyAnonymousBytes <= BudgetBytes && worker.Memory.AnonymousBytes > BudgetBytes)
-        {
-            return $"uses {worker.Memory.AnonymousBytes / (1 << 20)} MiB of anonymous memory (--max-worker-memory)";
-        }
-
-        return null;
-    }
+    /// <summary>Private_Dirty gained since Ready; 0 before Ready (<paramref name="atReady"/> null) and when it shrank.</summary>
+    public static long Growth(ProcessMemory now, ProcessMemory? atReady) =>
+        atReady is { } ready ? Math.Max(0, now.PrivateDirtyBytes - ready.PrivateDirtyBytes) : 0;
 
     /// <summary>
-    /// Measures <paramref name="worker"/> as it turns Ready, before any request. Returns null when it fits the budget
-    /// (or there is none), else how much it uses in MiB: a worker already over the budget can never meet it, since
-    /// every replacement is as big.
+    /// The recycle reason, naming the growth and the budget, when the worker grew more than
+    /// <paramref name="budgetBytes"/> since Ready; null when it did not or no budget is set (0).
     /// </summary>
-    public long? OverBudgetAtReady(Worker worker)
+    public static string? Exceeded(long budgetBytes, ProcessMemory now, ProcessMemory? atReady)
     {
-        worker.Memory = ProcessMemory.Read(worker.Pid);
-        worker.ReadyAnonymousBytes = worker.Memory.AnonymousBytes;
-        return BudgetBytes <= 0 || worker.ReadyAnonymousBytes <= BudgetBytes
-            ? null
-            : (worker.ReadyAnonymousBytes + (1 << 20) - 1) >> 20;
+        long growth = Growth(now, atReady);
+        return budgetBytes > 0 && growth > budgetBytes
+            ? $"grew its private memory by {growth >> 20} MiB since it was ready, more than {budgetBytes >> 20} MiB (--max-worker-memory)"
+            : null;
     }
-
-    /// <summary>The start-up failure for a first worker over the budget.</summary>
-    public string FreshWorkerMessage(Worker worker, long sizeMiB) =>
-        $"--max-worker-memory {BudgetBytes >> 20} MiB is below what a fresh worker already uses: worker {worker.Id} uses {sizeMiB} MiB of anonymous memory when Ready, before any request, so every worker would be recycled as soon as it starts; set it well above {sizeMiB}m, or leave it unset";
 }

@@ -21,13 +21,15 @@ public sealed record WorkerPoolOptions
     public long MaxRequestsJitter { get; init; }
 
     /// <summary>
-    /// Recycle a worker whose anonymous memory (heap, not the shared mapped model) exceeds this (0: never). A budget
-    /// that the first worker already exceeds when Ready fails the start; a worker started later that exceeds it
-    /// when Ready is not recycled for memory (its replacement would be too), see WorkerPool.
+    /// Recycle a worker whose private memory (Private_Dirty: its heap, not the shared mapped model) grew more than
+    /// this since it was Ready (0: never), see <see cref="WorkerMemoryBudget"/>.
     /// </summary>
     public long MaxWorkerMemoryBytes { get; init; }
 
-    /// <summary>The smallest budget the command line takes: below it even the .NET runtime of a worker does not fit.</summary>
+    /// <summary>
+    /// The smallest budget the command line takes: a healthy worker's heap moves by a few MiB as it serves (the GC
+    /// sizing its heaps, the JIT), and a budget within that would recycle workers that do not leak.
+    /// </summary>
     public const long MinWorkerMemoryBytes = 8L << 20;
 
     /// <summary>How long a draining worker may take to finish its requests before it is killed.</summary>

@@ -18,7 +18,6 @@ internal sealed class WorkerSupervisor : IWorkerLifecycle
     private readonly WorkerStarter _starter;
     private readonly WorkerListener _listener = new();
     private readonly RestartBackoff _backoff;
-    private readonly WorkerMemoryBudget _budget;
     private readonly Lock _lock = new();
     private readonly List<Worker> _workers = [];
     private readonly TaskCompletionSource _firstWarm = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -61,7 +60,6 @@ internal sealed class WorkerSupervisor : IWorkerLifecycle
         _changed = changed;
         _onLost = onLost;
         _backoff = new RestartBackoff(time);
-        _budget = new WorkerMemoryBudget(options.MaxWorkerMemoryBytes);
         _target = options.Workers;
         _allReleased = startTogether;
     }
@@ -92,7 +90,7 @@ internal sealed class WorkerSupervisor : IWorkerLifecycle
             SpawnUpTo(_allReleased ? _target : 1);
         }
 
-        _heartbeat = new WorkerHeartbeat(this, _options, _budget, _time).RunAsync(_stop.Token);
+        _heartbeat = new WorkerHeartbeat(this, _options, _time).RunAsync(_stop.Token);
     }
 
     /// <summary>Starts the workers held back at start, once the server has warmed its HTTP path through the first.</summary>
@@ -203,18 +201,9 @@ internal sealed class WorkerSupervisor : IWorkerLifecycle
             }
 
             worker.MappedModelBytes = mappedModelBytes;
-            if (_budget.OverBudgetAtReady(worker) is { } sizeMiB)
-            {
-                if (!_firstWarm.Task.IsCompleted)
-                {
-                    _firstWarm.TrySetException(new WorkerPoolStartException(_budget.FreshWorkerMessage(worker, sizeMiB)));
-                    return;
-                }
-
-                // A later worker over it (e.g. after a reload onto a bigger model) serves, and is not recycled for memory.
-                SupervisionLog.FreshWorkerOverBudget(_logger, worker.Id, worker.Pid, sizeMiB, _budget.BudgetBytes >> 20);
-            }
-
+            // The baseline of --max-worker-memory, before any request (WorkerMemoryBudget).
+            worker.Memory = ProcessMemory.Read(worker.Pid);
+            worker.MemoryAtReady = worker.Memory;
             worker.State = WorkerState.Ready;
             worker.Progress.Heard(_time.GetTimestamp(), answer: true);
             _backoff.Succeeded();
