@@ -42,7 +42,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         return ResponseBody.CompleteAsync(context).AsTask();
     }
 
-    /// <summary>The front's resident pages of every served model's files (it maps fastText images to describe them).</summary>
+    /// <summary>The front's resident pages of every served model's files (mapped in thread mode; a process-mode front maps them only while describing them).</summary>
     private long FrontMappedModelBytes()
     {
         var files = new HashSet<string>(StringComparer.Ordinal);
@@ -67,7 +67,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         w.WriteNumber("queued"u8, model.Scheduler.QueuedCount);
         w.WriteNumber("pending"u8, model.Scheduler.PendingCount);
         w.WriteNumber("completed"u8, model.Executor.CompletedCount);
-        w.WriteNumber("model_file_bytes"u8, model.Model.MappedBytes);
+        w.WriteNumber("model_file_bytes"u8, model.Description.MappedBytes);
         if (model.Executor is WorkerPool pool)
         {
             w.WriteString("mode"u8, "process"u8);

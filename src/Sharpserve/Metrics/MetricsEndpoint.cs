@@ -76,7 +76,7 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
         text.Append("# HELP sharpserve_model_file_bytes Size of the mapped model file.\n# TYPE sharpserve_model_file_bytes gauge\n");
         foreach (ServedModel model in registry.All)
         {
-            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_file_bytes{{{ModelLabels(model)}}} {model.Model.MappedBytes}\n");
+            text.Append(CultureInfo.InvariantCulture, $"sharpserve_model_file_bytes{{{ModelLabels(model)}}} {model.Description.MappedBytes}\n");
         }
 
         var workers = new List<(string Labels, WorkerStatus Status)>();
