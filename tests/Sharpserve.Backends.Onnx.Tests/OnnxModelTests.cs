@@ -50,6 +50,43 @@ public sealed class OnnxModelTests
     }
 
     [Fact]
+    public void InferBatch_RunsEachRequestInOrder_OneResultPerRequest_ErrorsStayWithTheirRequest()
+    {
+        (List<Tensor> inputs, List<Tensor> outputs) = OnnxTestData.Expected("mlp_classifier");
+        using IModel model = Load("mlp_classifier");
+        InferenceRequest[] requests =
+        [
+            new(inputs, InferenceParameters.Default),
+            new([Tensor.FromFp32("input", [1, 3], [1f, 2f, 3f])], InferenceParameters.Default), // 3 features, not 8
+            new([Tensor.FromFp32("input", [2, 8], new float[16])], InferenceParameters.Default),
+            new([Tensor.FromInt64("input", [1, 8], new long[8])], InferenceParameters.Default), // INT64, not FP32
+        ];
+        var results = new InferResult[requests.Length];
+        using IModelSession session = model.CreateSession();
+
+        session.InferBatch(requests, results);
+
+        Assert.Equal([true, false, true, false], results.Select(r => r.IsSuccess));
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            OnnxTestData.AssertClose(outputs[i], results[0].Response!.Outputs[i]);
+        }
+
+        Assert.Equal(InferErrorKind.BadInput, results[1].Error!.Kind);
+        Assert.Equal(InferErrorKind.BadInput, results[3].Error!.Kind);
+        using IModelSession alone = model.CreateSession();
+        InferResult zeros = alone.Infer(requests[2]);
+        Assert.Equal([2L, 4], results[2].Response!.Outputs[1].Shape);
+        for (int i = 0; i < zeros.Response!.Outputs.Count; i++)
+        {
+            OnnxTestData.AssertClose(zeros.Response.Outputs[i], results[2].Response!.Outputs[i]);
+        }
+
+        Assert.Equal(alone.Infer(requests[1]).Error!.Message, results[1].Error!.Message);
+        Assert.Throws<ArgumentException>(() => session.InferBatch(requests, new InferResult[requests.Length + 1]));
+    }
+
+    [Fact]
     public void RequestedOutputs_AreTheOnlyOnesReturned_InTheOrderAsked()
     {
         // ONNX Runtime still runs the whole graph (measured: a failing node on an unfetched branch fails the run),
