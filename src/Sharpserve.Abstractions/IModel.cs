@@ -14,6 +14,12 @@ public interface IModel : IDisposable
     /// <summary>Bytes of the model held in read-only file mappings (shared by every thread and process).</summary>
     long MappedBytes { get; }
 
+    /// <summary>
+    /// What serving needs of this model besides its sessions (metadata, warm-up requests, mapped bytes): the same
+    /// <see cref="ModelDescription"/> its backend's <see cref="IModelBackend.Describe"/> gives without opening it.
+    /// </summary>
+    ModelDescription Description => new(Metadata, WarmupRequests, MappedBytes);
+
     /// <summary>Creates the per-executor state. A session is used by one thread at a time.</summary>
     IModelSession CreateSession();
 }

@@ -1,4 +1,6 @@
+using System.Text;
 using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
 
 namespace Sharpserve.Backends.FastText.Tests;
 
@@ -36,10 +38,50 @@ public sealed class FastTextBackendTests : IDisposable
     }
 
     [Fact]
+    public void CanLoad_AnImageItWrote_ButNotAnotherBackendsImage()
+    {
+        string image = WriteImage(FastTextTestData.ModelPath("hs-sub"), _backend.Name);
+        string foreign = WriteImage(FastTextTestData.ModelPath("hs-sub"), "other");
+
+        Assert.True(_backend.CanLoad(image));
+        Assert.False(_backend.CanLoad(foreign));
+    }
+
+    [Fact]
+    public void Describe_OfAnImage_IsWhatTheOpenedModelDescribes()
+    {
+        string image = WriteImage(FastTextTestData.ModelPath("ova-sub-ng3"), _backend.Name);
+
+        ModelDescription described = _backend.Describe(image, "licenses");
+        using IModel opened = _backend.Open(image, "licenses");
+
+        Assert.IsType<FastTextModel>(opened);
+        Assert.Equal(Render(opened.Metadata), Render(described.Metadata));
+        Assert.Equal(opened.WarmupRequests.Select(Render), described.WarmupRequests.Select(Render));
+        Assert.NotEmpty(described.WarmupRequests);
+        Assert.Equal(new FileInfo(image).Length, described.MappedBytes);
+        Assert.Equal(opened.MappedBytes, described.MappedBytes);
+        Assert.Equal(new[] { image }, _backend.MappedFiles(image));
+    }
+
+    [Fact]
+    public void Validate_RefusesWhatOpenRefuses_AndAcceptsModelsAndTheirImages()
+    {
+        string path = _temp.File("bad.bin");
+        File.WriteAllBytes(path, [0xBA, 0x16, 0x4F, 0x2F, 12, 0, 0]);
+
+        _backend.Validate(FastTextTestData.ModelPath("hs-sub"));
+        _backend.Validate(WriteImage(FastTextTestData.ModelPath("hs-sub"), _backend.Name));
+        Assert.Equal(
+            Assert.Throws<ModelLoadException>(() => _backend.Open(path, "bad")).Message,
+            Assert.Throws<ModelLoadException>(() => _backend.Validate(path)).Message);
+    }
+
+    [Fact]
     public void Load_ReturnsAModelWithMetadata()
     {
         string path = FastTextTestData.ModelPath("ova-sub-ng3");
-        using IModel model = _backend.Load(path, "licenses");
+        using IModel model = _backend.Open(path, "licenses");
 
         FastTextModel fastText = Assert.IsType<FastTextModel>(model);
         Assert.Equal("licenses", model.Metadata.Name);
@@ -71,7 +113,7 @@ public sealed class FastTextBackendTests : IDisposable
     {
         string path = _temp.File("bad.bin");
         File.WriteAllBytes(path, [0xBA, 0x16, 0x4F, 0x2F, 12, 0, 0]);
-        Assert.Throws<ModelLoadException>(() => _backend.Load(path, "bad"));
+        Assert.Throws<ModelLoadException>(() => _backend.Open(path, "bad"));
     }
 
     [Fact]
@@ -84,4 +126,24 @@ public sealed class FastTextBackendTests : IDisposable
         using IModelSession session = second.CreateSession();
         Assert.True(session.Infer(second.WarmupRequests[0]).IsSuccess);
     }
+
+    private string WriteImage(string source, string backendName)
+    {
+        string path = _temp.File($"{Path.GetFileNameWithoutExtension(source)}-{backendName}.ssimg");
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite);
+        var writer = new ModelImageWriter(file, backendName, _backend.ImageFormatVersion, default);
+        _backend.WriteImage(source, writer);
+        writer.Complete();
+        return path;
+    }
+
+    private static string Render(ModelMetadata metadata) =>
+        $"{metadata.Name} {metadata.Platform} in: {Render(metadata.Inputs)} out: {Render(metadata.Outputs)}";
+
+    private static string Render(IReadOnlyList<TensorMetadata> tensors) =>
+        string.Join("; ", tensors.Select(t => $"{t.Name} {t.DataType} [{string.Join(",", t.Shape)}]"));
+
+    private static string Render(InferenceRequest request) =>
+        $"k={request.Parameters.TopK} threshold={request.Parameters.Threshold} " +
+        string.Join("; ", request.Inputs.Select(t => $"{t.Name} [{string.Join(",", t.Shape)}] {string.Join("|", t.BytesData!.Select(b => Encoding.UTF8.GetString(b)))}"));
 }

@@ -189,6 +189,45 @@ public sealed class FastTextSessionTests : IDisposable
         Assert.StartsWith("parameter threshold must be a number in [0, 1], got ", result.Error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void InferBatch_RunsEachRequestInOrder_OneResultPerRequest_ErrorsStayWithTheirRequest()
+    {
+        byte[][] sentences = FastTextTestData.Sentences();
+        InferenceRequest[] requests =
+        [
+            Request([sentences[0]], 1, 0f),
+            new([Tensor.FromBytes("body", [1], [sentences[1]])], InferenceParameters.Default), // no input 'text'
+            Request([sentences[1], sentences[2]], -1, 0f),
+            Request([sentences[2]], 1, 2f), // threshold out of range
+            Request([sentences[3]], 2, 0f),
+        ];
+        var results = new InferResult[requests.Length];
+        using IModelSession session = _model.CreateSession();
+
+        session.InferBatch(requests, results);
+
+        using IModelSession alone = _model.CreateSession();
+        for (int i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(Render(alone.Infer(requests[i])), Render(results[i]));
+        }
+
+        Assert.Equal([true, false, true, false, true], results.Select(r => r.IsSuccess));
+        Assert.Equal([1L, 2L, 1L], results.Where(r => r.IsSuccess).Select(r => r.Response!.Outputs[0].Shape[0]));
+        Assert.Equal(InferErrorKind.BadInput, results[1].Error!.Kind);
+        Assert.Equal(InferErrorKind.BadInput, results[3].Error!.Kind);
+        Assert.Throws<ArgumentException>(() => session.InferBatch(requests, new InferResult[requests.Length - 1]));
+    }
+
+    /// <summary>A result as text: the error, or every output's name, shape and elements (probabilities to the bit).</summary>
+    private static string Render(InferResult result) =>
+        result.IsSuccess
+            ? string.Join("; ", result.Response!.Outputs.Select(t =>
+                $"{t.Name} [{string.Join(",", t.Shape)}] " + (t.BytesData is { } bytes
+                    ? string.Join(" ", bytes.Select(b => Encoding.UTF8.GetString(b)))
+                    : string.Join(" ", t.Fp32Data!.Select(f => BitConverter.SingleToInt32Bits(f).ToString(CultureInfo.InvariantCulture))))))
+            : $"{result.Error!.Kind}: {result.Error.Message}";
+
     private void AssertBadInput(InferenceRequest request, string message)
     {
         using IModelSession session = _model.CreateSession();

@@ -42,7 +42,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
 
         (string baked, bool built, string reason) = backend.Bake(source);
         (string again, bool builtAgain, _) = backend.Bake(source);
-        using IModel model = backend.Load(source, "m");
+        using IModel model = backend.Open(source, "m");
 
         Assert.True(built);
         Assert.Equal("not baked yet", reason);
@@ -63,7 +63,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
         OnnxBackend backend = Backend();
         (string baked, _, _) = backend.Bake(CopyModel("int64_embedding"));
 
-        using IModel model = backend.Load(baked, "m");
+        using IModel model = backend.Open(baked, "m");
 
         Assert.Equal(OnnxWeightSharing.Prepacked, ((OnnxModel)model).Sharing);
         Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")), d => !d.EndsWith("sources", StringComparison.Ordinal));
@@ -112,7 +112,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
         }
 
         (string rebaked, bool built, string why) = backend.Bake(source);
-        using IModel model = backend.Load(source, "m");
+        using IModel model = backend.Open(source, "m");
 
         Assert.True(built);
         Assert.Contains(reason, why, StringComparison.Ordinal);
@@ -130,7 +130,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
 
         Assert.All(paths, p => Assert.Equal(paths[0], p));
         Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")), d => !d.EndsWith("sources", StringComparison.Ordinal));
-        using IModel model = Backend().Load(source, "m");
+        using IModel model = Backend().Open(source, "m");
         AssertMatchesReference(model, "matmul");
     }
 
@@ -174,7 +174,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
         File.WriteAllText(_temp.File("cache"), "a file where the cache directory should be");
         string source = CopyModel("mlp_classifier");
 
-        using IModel model = Backend().Load(source, "m");
+        using IModel model = Backend().Open(source, "m");
 
         Assert.Equal(OnnxWeightSharing.NoPrepack, ((OnnxModel)model).Sharing);
         Assert.Contains(_log, m => m.Contains("serving with prepacking off (noprepack", StringComparison.Ordinal));
@@ -186,7 +186,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
     {
         File.WriteAllText(_temp.File("cache"), "a file where the cache directory should be");
 
-        var e = Assert.Throws<ModelLoadException>(() => Backend(o => o with { FallbackToNoPrepack = false }).Load(CopyModel("mlp_classifier"), "m"));
+        var e = Assert.Throws<ModelLoadException>(() => Backend(o => o with { FallbackToNoPrepack = false }).Open(CopyModel("mlp_classifier"), "m"));
 
         Assert.Contains("cannot write the baked model", e.Message, StringComparison.Ordinal);
     }
@@ -198,12 +198,12 @@ public sealed class OnnxBakeCacheTests : IDisposable
         long FakeProbe() => Interlocked.Increment(ref calls) % 2 == 1 ? 0 : 100L << 20;
         string source = CopyModel("mlp_classifier");
 
-        using (IModel model = Backend(o => o with { AnonymousMemoryProbe = FakeProbe }).Load(source, "m"))
+        using (IModel model = Backend(o => o with { AnonymousMemoryProbe = FakeProbe }).Open(source, "m"))
         {
             Assert.Equal(100L << 20, ((OnnxModel)model).SessionAnonymousBytes);
         }
 
-        var e = Assert.Throws<ModelLoadException>(() => Backend(o => o with { AnonymousMemoryProbe = FakeProbe, StrictSharing = true }).Load(source, "m"));
+        var e = Assert.Throws<ModelLoadException>(() => Backend(o => o with { AnonymousMemoryProbe = FakeProbe, StrictSharing = true }).Open(source, "m"));
 
         Assert.Contains(_log, m => m.Contains("over the budget of 64 MiB", StringComparison.Ordinal));
         Assert.Contains("strict sharing", e.Message, StringComparison.Ordinal);
@@ -226,7 +226,7 @@ public sealed class OnnxBakeCacheTests : IDisposable
         (string baked, _, _) = backend.Bake(CopyModel("matmul"));
 
         OnnxModelFile file = OnnxModelValidator.Validate(baked);
-        using IModel model = backend.Load(baked, "m");
+        using IModel model = backend.Open(baked, "m");
 
         Assert.Equal(2, file.ExternalTensorCount);
         Assert.Single(file.ExternalFiles);

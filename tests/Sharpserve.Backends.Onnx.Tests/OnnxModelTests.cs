@@ -4,7 +4,7 @@ namespace Sharpserve.Backends.Onnx.Tests;
 
 public sealed class OnnxModelTests
 {
-    private static IModel Load(string name) => new OnnxBackend().Load(OnnxTestData.Model(name), name);
+    private static IModel Load(string name) => new OnnxBackend().Open(OnnxTestData.Model(name), name);
 
     [Fact]
     public void Metadata_ComesFromTheSession_WithDynamicAxesAsMinusOne()
@@ -47,6 +47,43 @@ public sealed class OnnxModelTests
         {
             OnnxTestData.AssertClose(outputs[i], result.Response.Outputs[i]);
         }
+    }
+
+    [Fact]
+    public void InferBatch_RunsEachRequestInOrder_OneResultPerRequest_ErrorsStayWithTheirRequest()
+    {
+        (List<Tensor> inputs, List<Tensor> outputs) = OnnxTestData.Expected("mlp_classifier");
+        using IModel model = Load("mlp_classifier");
+        InferenceRequest[] requests =
+        [
+            new(inputs, InferenceParameters.Default),
+            new([Tensor.FromFp32("input", [1, 3], [1f, 2f, 3f])], InferenceParameters.Default), // 3 features, not 8
+            new([Tensor.FromFp32("input", [2, 8], new float[16])], InferenceParameters.Default),
+            new([Tensor.FromInt64("input", [1, 8], new long[8])], InferenceParameters.Default), // INT64, not FP32
+        ];
+        var results = new InferResult[requests.Length];
+        using IModelSession session = model.CreateSession();
+
+        session.InferBatch(requests, results);
+
+        Assert.Equal([true, false, true, false], results.Select(r => r.IsSuccess));
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            OnnxTestData.AssertClose(outputs[i], results[0].Response!.Outputs[i]);
+        }
+
+        Assert.Equal(InferErrorKind.BadInput, results[1].Error!.Kind);
+        Assert.Equal(InferErrorKind.BadInput, results[3].Error!.Kind);
+        using IModelSession alone = model.CreateSession();
+        InferResult zeros = alone.Infer(requests[2]);
+        Assert.Equal([2L, 4], results[2].Response!.Outputs[1].Shape);
+        for (int i = 0; i < zeros.Response!.Outputs.Count; i++)
+        {
+            OnnxTestData.AssertClose(zeros.Response.Outputs[i], results[2].Response!.Outputs[i]);
+        }
+
+        Assert.Equal(alone.Infer(requests[1]).Error!.Message, results[1].Error!.Message);
+        Assert.Throws<ArgumentException>(() => session.InferBatch(requests, new InferResult[requests.Length + 1]));
     }
 
     [Fact]
@@ -141,13 +178,12 @@ public sealed class OnnxModelTests
     {
         // Process mode's front describes a model from its graph without a session; it must agree with ONNX Runtime.
         using IModel loaded = Load(name);
-        using IModel described = new OnnxBackend().Describe(OnnxTestData.Model(name), name);
+        ModelDescription described = new OnnxBackend().Describe(OnnxTestData.Model(name), name);
 
         Assert.Equal(Text(loaded.Metadata), Text(described.Metadata));
         Assert.Equal(loaded.MappedBytes, described.MappedBytes);
         // The front cannot try warm-up inputs: it sends the first candidate; a loaded model keeps the first that runs.
-        Assert.Equal(Text(OnnxModel.WarmupCandidates(loaded.Metadata).First()), Text(described.WarmupRequests[0]));
-        Assert.Throws<InvalidOperationException>(() => described.CreateSession());
+        Assert.Equal(Text(OnnxModel.WarmupCandidates(loaded.Metadata).First()), Text(Assert.Single(described.WarmupRequests)));
     }
 
     [Fact]
@@ -200,7 +236,7 @@ public sealed class OnnxModelTests
     public void Model_ThatRefusesEverySynthesisedInput_LoadsWithoutWarmupRequests()
     {
         var log = new List<string>();
-        using IModel model = new OnnxBackend(new OnnxBackendOptions { Log = log.Add }).Load(OnnxTestData.Model("top20"), "top20");
+        using IModel model = new OnnxBackend(new OnnxBackendOptions { Log = log.Add }).Open(OnnxTestData.Model("top20"), "top20");
 
         Assert.Empty(model.WarmupRequests);
         Assert.Contains(log, m => m.Contains("no synthesised warm-up input runs on this model", StringComparison.Ordinal));
@@ -287,7 +323,7 @@ public sealed class OnnxModelTests
     [Fact]
     public void Infer_OverTheByteLimit_ReturnsBadInput()
     {
-        using IModel model = new OnnxBackend(new OnnxBackendOptions { MaxBytesPerTensor = 31 }).Load(OnnxTestData.Model("mlp_classifier"), "m");
+        using IModel model = new OnnxBackend(new OnnxBackendOptions { MaxBytesPerTensor = 31 }).Open(OnnxTestData.Model("mlp_classifier"), "m");
         using IModelSession session = model.CreateSession();
 
         InferResult result = session.Infer(new InferenceRequest([Tensor.FromFp32("input", [1, 8], new float[8])], InferenceParameters.Default));

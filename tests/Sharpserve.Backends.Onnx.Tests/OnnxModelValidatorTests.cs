@@ -14,7 +14,7 @@ public sealed class OnnxModelValidatorTests
     [InlineData("too_long.onnx", "its shape needs")]
     public void BadExternalData_IsRefusedBeforeOnnxRuntimeLoadsIt(string file, string message)
     {
-        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Load(External(file), "m"));
+        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Open(External(file), "m"));
 
         Assert.Contains(file, e.Message, StringComparison.Ordinal);
         Assert.Contains("tensor 'w2'", e.Message, StringComparison.Ordinal);
@@ -32,7 +32,7 @@ public sealed class OnnxModelValidatorTests
         File.Copy(External("weights.bin"), outside.File("secret.bin"));
         File.CreateSymbolicLink(Path.Combine(modelDir, "link.bin"), outside.File("secret.bin"));
 
-        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Load(Path.Combine(modelDir, "symlink.onnx"), "m"));
+        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Open(Path.Combine(modelDir, "symlink.onnx"), "m"));
 
         Assert.Contains("resolves outside the model's folder", e.Message, StringComparison.Ordinal);
     }
@@ -45,7 +45,7 @@ public sealed class OnnxModelValidatorTests
         File.Copy(External("weights.bin"), temp.File("weights.bin"));
         File.CreateSymbolicLink(temp.File("link.bin"), "weights.bin");
 
-        using IModel model = new OnnxBackend().Load(temp.File("symlink.onnx"), "m");
+        using IModel model = new OnnxBackend().Open(temp.File("symlink.onnx"), "m");
 
         Assert.Equal(848, model.MappedBytes);
     }
@@ -57,7 +57,7 @@ public sealed class OnnxModelValidatorTests
         File.Copy(External("model.onnx"), temp.File("model.onnx"));
         File.WriteAllBytes(temp.File("weights.bin"), File.ReadAllBytes(External("weights.bin"))[..100]);
 
-        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Load(temp.File("model.onnx"), "m"));
+        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Open(temp.File("model.onnx"), "m"));
 
         Assert.Contains("which has only 100", e.Message, StringComparison.Ordinal);
     }
@@ -67,7 +67,7 @@ public sealed class OnnxModelValidatorTests
     [InlineData("garbage.onnx")]
     public void CorruptModel_IsAModelLoadException(string file)
     {
-        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Load(Path.Combine(OnnxTestData.Directory, file), "m"));
+        var e = Assert.Throws<ModelLoadException>(() => new OnnxBackend().Open(Path.Combine(OnnxTestData.Directory, file), "m"));
 
         Assert.Contains(file, e.Message, StringComparison.Ordinal);
     }
@@ -79,7 +79,7 @@ public sealed class OnnxModelValidatorTests
         File.WriteAllBytes(temp.File("empty.onnx"), []);
 
         Assert.False(new OnnxBackend().CanLoad(temp.File("empty.onnx")));
-        Assert.Throws<ModelLoadException>(() => new OnnxBackend().Load(temp.File("empty.onnx"), "m"));
+        Assert.Throws<ModelLoadException>(() => new OnnxBackend().Open(temp.File("empty.onnx"), "m"));
     }
 
     [Fact]
@@ -93,5 +93,27 @@ public sealed class OnnxModelValidatorTests
         Assert.False(new OnnxBackend().CanLoad(temp.File("model.bin")));
         Assert.False(new OnnxBackend().CanLoad(temp.File("text.onnx")));
         Assert.False(new OnnxBackend().CanLoad(temp.File("nothere.onnx")));
+    }
+
+    [Fact]
+    public void MappedFiles_AreTheModelAndTheExternalDataItNames()
+    {
+        var backend = new OnnxBackend();
+
+        Assert.Equal([OnnxTestData.Model("external/model"), External("weights.bin")], backend.MappedFiles(OnnxTestData.Model("external/model")));
+        Assert.Equal([OnnxTestData.Model("mlp_classifier")], backend.MappedFiles(OnnxTestData.Model("mlp_classifier")));
+        Assert.Throws<ModelLoadException>(() => backend.MappedFiles(External("outside.onnx")));
+    }
+
+    [Theory]
+    [InlineData("truncated.onnx")]
+    [InlineData("garbage.onnx")]
+    public void Validate_RefusesACorruptModel_AsOpenDoes(string file)
+    {
+        string path = Path.Combine(OnnxTestData.Directory, file);
+
+        Assert.Equal(
+            Assert.Throws<ModelLoadException>(() => new OnnxBackend().Open(path, "m")).Message,
+            Assert.Throws<ModelLoadException>(() => new OnnxBackend().Validate(path)).Message);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
 using Sharpserve.Backends.FastText;
 using Sharpserve.Core.Images;
 using Sharpserve.Hosting;
@@ -53,7 +54,7 @@ public sealed class ModelImageTests : IDisposable
 
         // A reload prepares again: the new content gets a new image, renamed over the old path.
         string image = ModelLoader.PrepareImage(ModelPath, CacheDir);
-        using (IModel reloaded = ModelLoader.OpenImage(image, "model"))
+        using (IModel reloaded = ModelLoader.Open(image, "model"))
         {
             Assert.Equal(14, ((FastTextModel)reloaded).LabelCount);
         }
@@ -72,7 +73,7 @@ public sealed class ModelImageTests : IDisposable
     public async Task InProcessServer_OnAnImage_MapsIt_AndIgnoresTheSourceBeingOverwritten()
     {
         string image = ModelLoader.PrepareImage(ModelPath, CacheDir);
-        await using TestServer server = await TestServer.StartAsync(ModelLoader.OpenImage(image, "langid"));
+        await using TestServer server = await TestServer.StartAsync(ModelLoader.Open(image, "langid"));
         string[] before = await PredictAllAsync(server.Client);
 
         OverwriteInPlace(ModelPath, File.ReadAllBytes(TestServer.DataPath("fasttext", "models", "hs-one-label.bin")));
@@ -161,7 +162,7 @@ public sealed class ModelImageTests : IDisposable
         File.WriteAllBytes(image, bytes.AsSpan(0, bytes.Length / 2).ToArray());
 
         ModelImagePreparation again = ModelLoader.Prepare(ModelPath, CacheDir, outputPath: null);
-        using IModel model = ModelLoader.OpenImage(again.ImagePath, "langid");
+        using IModel model = ModelLoader.Open(again.ImagePath, "langid");
         await using TestServer server = await TestServer.StartAsync(model);
 
         Assert.Equal(ModelImagePreparationAction.Built, again.Action);

@@ -1,3 +1,4 @@
+using Sharpserve.Backends.FastText;
 using Sharpserve.Hosting;
 
 namespace Sharpserve.FunctionalTests;
@@ -112,6 +113,37 @@ public sealed class ModelRepositoryTests : IDisposable
 
         Assert.Equal(Path.Combine(_root, "m", "1", file), entry.ModelPath);
         Assert.Equal(backend, entry.Backend);
+    }
+
+    [Fact]
+    public void Scan_BackendOfAModelFile_ComesFromItsFirstBytes_ThenFromItsExtension()
+    {
+        byte[] fastText = File.ReadAllBytes(TestServer.DemoModelPath);
+        File.WriteAllBytes(Add("misnamed/1/model.onnx"), fastText);
+        Add("quantized/config.json", """{"default_model_filename": "model.ftz"}""");
+        File.WriteAllBytes(Add("quantized/1/model.ftz"), fastText);
+        Add("unknown/config.json", """{"default_model_filename": "weights.dat"}""");
+        Add("unknown/1/weights.dat", "nothing any backend reads");
+
+        ModelRepository repository = ScanValid();
+
+        Assert.Equal(
+            [("misnamed", "fasttext"), ("quantized", "fasttext"), ("unknown", null)],
+            repository.Entries.Select(e => (e.Name, e.Backend)));
+    }
+
+    [Fact]
+    public void Scan_KnowsTheBackendsOfItsCatalog_ByTheirNamesAndFiles()
+    {
+        Add("named/config.json", """{"backend": "onnxruntime"}""");
+        Add("named/1/model.onnx");
+        Add("unnamed/1/model.onnx");
+
+        ModelRepository repository = ModelRepository.Scan(_root, catalog: new BackendCatalog([new FastTextBackend()]));
+
+        Assert.Equal(2, repository.Problems.Count);
+        Assert.Contains(repository.Problems, p => p.EndsWith("backend must be 'fasttext', got 'onnxruntime'", StringComparison.Ordinal));
+        Assert.Contains(repository.Problems, p => p == Path.Combine(_root, "unnamed", "1") + ": no model file; expected model.bin");
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class OnnxServingTests
         JsonDocument.Parse(File.ReadAllBytes(TestServer.DataPath("onnx", name + ".expected.json")));
 
     private static Task<TestServer> StartThreadModeAsync(string name) =>
-        TestServer.StartAsync(new OnnxBackend().Load(ModelPath(name), Path.GetFileName(name)));
+        TestServer.StartAsync(new OnnxBackend().Open(ModelPath(name), Path.GetFileName(name)));
 
     private static async Task<JsonDocument> InferAsync(HttpClient client, string model, string body, HttpStatusCode status = HttpStatusCode.OK)
     {
@@ -298,9 +298,9 @@ public sealed class OnnxServingTests
         {
             ModelSource onnx = Cli.ServeCommand.OpenSource(ModelPath("matmul"), "m", cache, inWorkers: true);
             ModelSource fastText = Cli.ServeCommand.OpenSource(TestServer.DemoModelPath, "langid", cache, inWorkers: true);
-            using IModel onnxModel = onnx.Model;
-            using IModel fastTextModel = fastText.Model;
 
+            Assert.Null(onnx.Model); // process mode: the front only describes the models
+            Assert.Null(fastText.Model);
             // ONNX Runtime's session creation is CPU-bound (it prepacks every weight); mapping an image is not.
             Assert.False(onnx.WorkersStartTogether);
             Assert.True(fastText.WorkersStartTogether);

@@ -61,10 +61,10 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         };
         ServerOptions options = TestServer.Options() with { ProcessMode = configure is null ? pool : configure(pool) };
         options = configureServer is null ? options : configureServer(options);
-        // As 'serve' does: the front prepares the image once; workers map the image, never the user's file.
+        // As 'serve' does: the front prepares the image once and only describes it; workers map the image, never the user's file.
         string cache = Path.Combine(directory, "cache");
         string image = ModelLoader.PrepareImage(model, cache);
-        var source = new ModelSource(ModelLoader.OpenImage(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache))
+        var source = new ModelSource(ModelLoader.Describe(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache))
         {
             WorkersStartTogether = workersStartTogether,
         };

@@ -1,3 +1,5 @@
+using Sharpserve.Abstractions;
+
 namespace Sharpserve.Backends.FastText;
 
 /// <summary>
@@ -8,6 +10,12 @@ namespace Sharpserve.Backends.FastText;
 public static class FastTextStreamPredictor
 {
     private static ReadOnlySpan<byte> EndOfSentence => "</s>"u8;
+
+    /// <summary>
+    /// Whether the models of <paramref name="backend"/> (the one a catalog picked for a file) are fastText models this
+    /// predictor reads: asked before the file is prepared, since preparing another backend's model can be costly.
+    /// </summary>
+    public static bool Reads(IModelBackend backend) => backend is FastTextBackend;
 
     /// <summary>
     /// Predicts every record of <paramref name="input"/>. A record ends after a newline (which becomes

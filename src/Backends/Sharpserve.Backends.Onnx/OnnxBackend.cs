@@ -1,26 +1,57 @@
 using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
 
 namespace Sharpserve.Backends.Onnx;
 
 /// <summary>
 /// ONNX models (<c>.onnx</c>) on ONNX Runtime's CPU execution provider. The model file is validated
-/// (<see cref="OnnxModelValidator"/>) before ONNX Runtime sees it; one <c>InferenceSession</c> is shared by every
-/// executor thread.
+/// (<see cref="OnnxModelValidator"/>) before ONNX Runtime sees it; preparing bakes its shared prepacked form into the
+/// cache directory (<see cref="OnnxBakeCache"/>); one <c>InferenceSession</c> is shared by every executor thread.
 /// </summary>
-public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
+public sealed class OnnxBackend : IModelBackend
 {
-    internal const string BackendName = "onnx";
+    internal const string BackendName = "onnxruntime";
+
+    private readonly Func<OnnxBackendOptions> _options;
 
     public OnnxBackend()
         : this(new OnnxBackendOptions())
     {
     }
 
+    public OnnxBackend(OnnxBackendOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = () => options;
+    }
+
+    /// <summary>
+    /// Options read afresh for every operation that uses them: a server registers its backends once, before its
+    /// command line has set the environment the options come from. The function may throw
+    /// <see cref="ModelLoadException"/> for options that are invalid.
+    /// </summary>
+    public OnnxBackend(Func<OnnxBackendOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+    }
+
+    /// <summary>Triton's name for the backend, which model repositories' config.json files use.</summary>
     public string Name => BackendName;
 
-    public OnnxBackendOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
+    public string DisplayName => "ONNX";
 
-    /// <summary>True for a <c>.onnx</c> file whose first bytes parse as a ModelProto field.</summary>
+    public string FormatName => "ONNX .onnx";
+
+    public string DefaultFileName => "model.onnx";
+
+    /// <summary>The options as they are now (see <see cref="OnnxBackend(Func{OnnxBackendOptions})"/>).</summary>
+    public OnnxBackendOptions Options => _options();
+
+    /// <summary>
+    /// True for a <c>.onnx</c> file whose first bytes parse as a ModelProto field. Both are needed: many files start
+    /// with bytes that parse as some protobuf field, so the extension says the user meant an ONNX model.
+    /// </summary>
     public bool CanLoad(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -42,78 +73,115 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
         }
     }
 
+    /// <summary>Checks the model file as loading does before ONNX Runtime sees it (docs/formats/onnx.md).</summary>
+    public void Validate(string path) => OnnxModelValidator.Validate(path);
+
+    /// <summary>
+    /// Bakes the shared, prepacked form into <see cref="ModelPreparationContext.CacheDirectory"/> and returns the baked
+    /// model.onnx; with <see cref="OnnxBackendOptions.Sharing"/> other than prepacked, or when baking fails and
+    /// the noprepack fallback is on, the source itself. An already baked model is returned as it is.
+    /// </summary>
+    public ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(sourcePath);
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.OutputPath is not null)
+        {
+            throw new ModelLoadException($"{sourcePath}: ONNX models are baked into the cache directory (--cache-dir), not to --output");
+        }
+
+        if (OnnxBakeCache.IsBaked(sourcePath, out OnnxModelFile? baked))
+        {
+            return new ModelImagePreparation(baked!.Path, ModelImagePreparationAction.Reused, "");
+        }
+
+        OnnxBackendOptions options = Options with { CacheDirectory = context.CacheDirectory };
+        OnnxModelFile file = OnnxModelValidator.Validate(sourcePath); // an invalid model fails here, with no fallback
+        if (options.Sharing != OnnxWeightSharing.Prepacked)
+        {
+            return new ModelImagePreparation(file.Path, ModelImagePreparationAction.Reused, "");
+        }
+
+        try
+        {
+            OnnxBakeCache.Result result = OnnxBakeCache.Prepare(file, context.CacheDirectory);
+            return new ModelImagePreparation(
+                result.Baked.Path, result.Built ? ModelImagePreparationAction.Built : ModelImagePreparationAction.Reused, result.Reason);
+        }
+        catch (ModelLoadException e) when (options.FallbackToNoPrepack)
+        {
+            options.Log($"{Path.GetFileName(sourcePath)}: baking the shared prepacked form failed, serving with prepacking off (noprepack): {e.Message}");
+            return new ModelImagePreparation(file.Path, ModelImagePreparationAction.Reused, "");
+        }
+    }
+
+    /// <summary>
+    /// What a process-mode front needs of a model its workers run: the metadata read from the validated graph
+    /// (<see cref="OnnxGraphSignature"/>), no ONNX Runtime session (it would fault in every prepacked weight page a
+    /// second time). The warm-up request is the first synthesised candidate: the front cannot try them, the workers do.
+    /// </summary>
+    public ModelDescription Describe(string preparedPath, string modelName)
+    {
+        ArgumentNullException.ThrowIfNull(preparedPath);
+        ArgumentNullException.ThrowIfNull(modelName);
+        OnnxModelFile file = OnnxBakeCache.IsBaked(preparedPath, out OnnxModelFile? baked) ? baked! : OnnxModelValidator.Validate(preparedPath);
+        ModelMetadata metadata = OnnxGraphSignature.Read(file.Path, modelName, OnnxModel.Platform);
+        return new ModelDescription(metadata, [OnnxModel.MakeWarmupRequest(metadata)], OnnxModel.ExternalBytes(file));
+    }
+
     /// <summary>
     /// Validates the model, then loads it as <see cref="OnnxBackendOptions.Sharing"/> says: by default the baked,
     /// prepacked form from the cache directory (baked first if needed), falling back to prepacking off when
-    /// baking fails; without a cache directory, the file as it is.
+    /// baking fails; without a cache directory, the file as it is. A baked model is loaded as it is.
     /// </summary>
-    public IModel Load(string path, string modelName)
+    public IModel Open(string path, string modelName)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(modelName);
+        OnnxBackendOptions options = Options;
         if (OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked))
         {
             // Already the shared form (what 'sharpserve prepare' and 'serve' hand to workers): load it as it is.
-            return OnnxModel.Open(baked!, modelName, Options, OnnxWeightSharing.Prepacked);
+            return OnnxModel.Open(baked!, modelName, options, OnnxWeightSharing.Prepacked);
         }
 
         OnnxModelFile file = OnnxModelValidator.Validate(path);
         string name = Path.GetFileName(file.Path);
-        switch (Options.Sharing)
+        switch (options.Sharing)
         {
-            case OnnxWeightSharing.Prepacked when Options.CacheDirectory is { } cacheDirectory:
+            case OnnxWeightSharing.Prepacked when options.CacheDirectory is { } cacheDirectory:
                 try
                 {
-                    return LoadBaked(file, cacheDirectory, modelName);
+                    return OpenBaked(file, cacheDirectory, modelName, options);
                 }
-                catch (ModelLoadException e) when (Options.FallbackToNoPrepack)
+                catch (ModelLoadException e) when (options.FallbackToNoPrepack)
                 {
-                    Options.Log($"{name}: baking the shared prepacked form failed, serving with prepacking off (noprepack: weights shared, kernels slower): {e.Message}");
-                    return OnnxModel.Open(file, modelName, Options, OnnxWeightSharing.NoPrepack);
+                    options.Log($"{name}: baking the shared prepacked form failed, serving with prepacking off (noprepack: weights shared, kernels slower): {e.Message}");
+                    return OnnxModel.Open(file, modelName, options, OnnxWeightSharing.NoPrepack);
                 }
 
             case OnnxWeightSharing.Prepacked:
             case OnnxWeightSharing.Private:
-                return OnnxModel.Open(file, modelName, Options, OnnxWeightSharing.Private);
+                return OnnxModel.Open(file, modelName, options, OnnxWeightSharing.Private);
             default:
-                return OnnxModel.Open(file, modelName, Options, OnnxWeightSharing.NoPrepack);
+                return OnnxModel.Open(file, modelName, options, OnnxWeightSharing.NoPrepack);
         }
     }
 
     /// <summary>
-    /// What a process-mode front needs of a model its workers run: the metadata and warm-up requests, read from
-    /// the validated graph without creating an ONNX Runtime session (<see cref="OnnxModelDescription"/>).
+    /// The model file and the external data files its tensors name (for a baked model its <c>model.data</c>, which
+    /// ONNX Runtime maps).
     /// </summary>
-    public IModel Describe(string path, string modelName)
+    public IReadOnlyList<string> MappedFiles(string preparedPath)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(modelName);
-        OnnxModelFile file = OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked) ? baked! : OnnxModelValidator.Validate(path);
-        return new OnnxModelDescription(file, modelName);
+        ArgumentNullException.ThrowIfNull(preparedPath);
+        OnnxModelFile file = OnnxBakeCache.IsBaked(preparedPath, out OnnxModelFile? baked) ? baked! : OnnxModelValidator.Validate(preparedPath);
+        return [file.Path, .. file.ExternalFiles];
     }
 
     /// <summary>
-    /// The external data files <paramref name="path"/>'s tensors name (full paths; for a baked model its
-    /// <c>model.data</c>, which ONNX Runtime maps): what a process serving the model maps besides the graph.
-    /// </summary>
-    /// <exception cref="ModelLoadException">The model is refused by the validator.</exception>
-    public static IReadOnlyList<string> ExternalDataFiles(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            return [];
-        }
-
-        return (OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked) ? baked! : OnnxModelValidator.Validate(path)).ExternalFiles;
-    }
-
-    /// <summary>Checks the model file as <see cref="Load"/> does before ONNX Runtime sees it; throws <see cref="ModelLoadException"/>.</summary>
-    public void Validate(string path) => OnnxModelValidator.Validate(path);
-
-    /// <summary>
-    /// Bakes <paramref name="path"/> into <see cref="OnnxBackendOptions.CacheDirectory"/> (for <c>sharpserve
-    /// prepare</c>) and returns the baked model's path and whether it was built now.
+    /// Bakes <paramref name="path"/> into <see cref="OnnxBackendOptions.CacheDirectory"/> and returns the baked
+    /// model's path, whether it was built now, and why.
     /// </summary>
     public (string BakedPath, bool Built, string Reason) Bake(string path)
     {
@@ -128,26 +196,26 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
         return (result.Baked.Path, result.Built, result.Reason);
     }
 
-    private OnnxModel LoadBaked(OnnxModelFile file, string cacheDirectory, string modelName)
+    private static OnnxModel OpenBaked(OnnxModelFile file, string cacheDirectory, string modelName, OnnxBackendOptions options)
     {
         string name = Path.GetFileName(file.Path);
         OnnxBakeCache.Result result = OnnxBakeCache.Prepare(file, cacheDirectory);
         if (result.Built)
         {
-            Options.Log($"{name}: baked the shared prepacked form into {Path.GetDirectoryName(result.Baked.Path)} ({result.Reason})");
+            options.Log($"{name}: baked the shared prepacked form into {Path.GetDirectoryName(result.Baked.Path)} ({result.Reason})");
         }
 
         try
         {
-            return OnnxModel.Open(result.Baked, modelName, Options, OnnxWeightSharing.Prepacked);
+            return OnnxModel.Open(result.Baked, modelName, options, OnnxWeightSharing.Prepacked);
         }
         catch (ModelLoadException e) when (!result.Built)
         {
             // A reused bake that ONNX Runtime cannot load (corrupted after it was written) is baked again, once.
-            Options.Log($"{name}: the cached baked model does not load ({e.Message}); baking it again");
+            options.Log($"{name}: the cached baked model does not load ({e.Message}); baking it again");
             OnnxBakeCache.Invalidate(Path.GetDirectoryName(result.Baked.Path)!);
             result = OnnxBakeCache.Prepare(file, cacheDirectory);
-            return OnnxModel.Open(result.Baked, modelName, Options, OnnxWeightSharing.Prepacked);
+            return OnnxModel.Open(result.Baked, modelName, options, OnnxWeightSharing.Prepacked);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 
@@ -95,6 +96,34 @@ public sealed unsafe partial class ModelImage
                 && BinaryPrimitives.ReadUInt64LittleEndian(magic) == ModelImageFormat.Magic;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The name of the backend that wrote the image at <paramref name="path"/>, read from its header alone (magic,
+    /// version, checksum and layout checked; the sections are not): how a backend recognises its images cheaply.
+    /// False when the file is not an image with a valid header; <see cref="Open"/> then says why.
+    /// </summary>
+    public static bool TryReadBackendName(string path, [NotNullWhen(true)] out string? backendName)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        backendName = null;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            Span<byte> header = stackalloc byte[ModelImageFormat.HeaderSize];
+            int read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            if (read < sizeof(ulong) || BinaryPrimitives.ReadUInt64LittleEndian(header) != ModelImageFormat.Magic)
+            {
+                return false; // not an image at all: the common case, answered without an exception
+            }
+
+            backendName = ModelImageHeader.Parse(header[..read], stream.Length, System.IO.Path.GetFileName(path)).BackendName;
+            return true;
+        }
+        catch (Exception e) when (e is ModelLoadException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return false;
         }

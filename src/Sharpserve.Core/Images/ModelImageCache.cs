@@ -13,7 +13,7 @@ namespace Sharpserve.Core.Images;
 /// preparers (threads or processes) are safe: builders take a lock file, and the others wait for the result.
 /// Staleness rules: docs/formats/model-image.md.
 /// </summary>
-public sealed partial class ModelImageCache
+public sealed partial class ModelImageCache : IModelImageCache
 {
     /// <summary>
     /// A source modified this close to the build may be written again within the same file-system clock tick

@@ -5,29 +5,35 @@ using Sharpserve.Core.Scheduling;
 
 namespace Sharpserve.Core.Models;
 
-/// <summary>A loaded model with its scheduler and executors: the unit the HTTP layer routes to.</summary>
+/// <summary>
+/// A model with its scheduler and executors: the unit the HTTP layer routes to. The HTTP layer and the warm-up read
+/// only its <see cref="Description"/>; the model itself is opened only where it runs: by this model's executor
+/// threads in thread mode, by the worker processes in process mode.
+/// </summary>
 public sealed class ServedModel : IAsyncDisposable
 {
+    private readonly IModel? _model;
     private volatile bool _acceptingTraffic;
     private volatile bool _stopping;
 
-    /// <summary>Thread mode: <paramref name="threads"/> executor threads in this process.</summary>
+    /// <summary>Thread mode: <paramref name="threads"/> executor threads in this process run the opened <paramref name="model"/>, which this owns.</summary>
     public ServedModel(IModel model, SchedulerOptions schedulerOptions, int threads, ILogger? logger = null, TimeProvider? time = null)
-        : this(model, schedulerOptions, scheduler => new InProcessExecutor(model, scheduler, threads, logger), time)
+        : this(DescriptionOf(model), schedulerOptions, scheduler => new InProcessExecutor(model, scheduler, threads, logger), time)
     {
+        _model = model;
     }
 
-    /// <summary>Any executor, e.g. process mode's worker pool, built over this model's scheduler.</summary>
-    public ServedModel(IModel model, SchedulerOptions schedulerOptions, Func<InferenceScheduler, IExecutor> createExecutor, TimeProvider? time = null)
+    /// <summary>Any executor, e.g. process mode's worker pool, built over this model's scheduler; the model is only described here.</summary>
+    public ServedModel(ModelDescription description, SchedulerOptions schedulerOptions, Func<InferenceScheduler, IExecutor> createExecutor, TimeProvider? time = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(description);
         ArgumentNullException.ThrowIfNull(createExecutor);
-        Model = model;
+        Description = description;
         Scheduler = new InferenceScheduler(schedulerOptions, time);
         Executor = createExecutor(Scheduler);
     }
 
-    public string Name => Model.Metadata.Name;
+    public string Name => Description.Name;
 
     /// <summary>
     /// The version served under <c>/v2/models/{name}/versions/{version}</c>: a model repository's version folder,
@@ -41,7 +47,8 @@ public sealed class ServedModel : IAsyncDisposable
             : value;
     } = "1";
 
-    public IModel Model { get; }
+    /// <summary>Metadata (what requests are validated against), warm-up requests and mapped bytes.</summary>
+    public ModelDescription Description { get; }
 
     /// <summary>The prepared file the model was opened from (image or baked model), when known: what /status measures.</summary>
     public string? ImagePath { get; init; }
@@ -83,6 +90,12 @@ public sealed class ServedModel : IAsyncDisposable
         MarkNotReady();
         await Executor.StopAsync();
         await Scheduler.DisposeAsync();
-        Model.Dispose();
+        _model?.Dispose();
+    }
+
+    private static ModelDescription DescriptionOf(IModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Description;
     }
 }

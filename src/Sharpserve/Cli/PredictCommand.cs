@@ -82,10 +82,10 @@ internal static class PredictCommand
             return CommandLine.Fail($"input file '{inputPath}' does not exist", CommandLine.RuntimeFailure);
         }
 
-        if (ModelLoader.IsOnnxModel(modelPath))
+        if (BackendCatalog.Default.Find(modelPath) is { } backend && !FastTextStreamPredictor.Reads(backend))
         {
             // Refused before anything is prepared: loading would bake the model into the cache first.
-            return CommandLine.Fail($"{modelPath}: predict supports fastText models only; serve an ONNX model and use /v2/models/NAME/infer");
+            return CommandLine.Fail($"{modelPath}: predict supports fastText models only; serve {backend.DisplayName} models and use /v2/models/NAME/infer");
         }
 
         IModel loaded;

@@ -20,7 +20,7 @@ internal static class PrepareCommand
 
     public static Command Create()
     {
-        var model = new Argument<string>("MODEL") { Description = "a fastText supervised .bin or an ONNX .onnx" };
+        var model = new Argument<string>("MODEL") { Description = $"a model file: {BackendCatalog.Default.SupportedFormats}" };
         var output = new Option<string?>("--output")
         {
             Description = "write the image to PATH (serve PATH directly; it is not checked against MODEL later)",

@@ -171,7 +171,7 @@ internal sealed partial class ServeCommand
 
         foreach (ModelSource source in sources)
         {
-            source.Model.Dispose();
+            source.Model?.Dispose();
         }
 
         foreach (string failure in failures)
@@ -184,7 +184,7 @@ internal sealed partial class ServeCommand
 
     /// <summary>
     /// Prepares <paramref name="source"/> (its model image, or for ONNX its baked shared form) and opens what the
-    /// front needs. What the server and every worker map is the image Sharpserve wrote (rebuilt when the source
+    /// front needs. What the server and every worker map is what Sharpserve prepared (rebuilt when the source
     /// changed), never the user's file. In process mode (<paramref name="inWorkers"/>) the workers run the model and
     /// the front only describes it (docs/architecture.md).
     /// </summary>
@@ -194,9 +194,9 @@ internal sealed partial class ServeCommand
     {
         string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
         string served = Prepare();
-        return new ModelSource(ModelLoader.LoadForServing(served, name, inWorkers), served, Prepare)
-        {
-            WorkersStartTogether = ModelLoader.IsModelImage(served),
-        };
+        ModelSource opened = inWorkers
+            ? new ModelSource(ModelLoader.Describe(served, name), served, Prepare)
+            : new ModelSource(ModelLoader.Open(served, name), served, Prepare);
+        return opened with { WorkersStartTogether = ModelLoader.IsModelImage(served) };
     }
 }

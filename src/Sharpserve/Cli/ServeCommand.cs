@@ -40,7 +40,7 @@ internal sealed partial class ServeCommand
 
     private readonly Argument<string?> _model = new("MODEL")
     {
-        Description = "a fastText supervised .bin or an ONNX .onnx; without it, the embedded demo model",
+        Description = $"a model file ({BackendCatalog.Default.SupportedFormats}); without it, the embedded demo model",
         Arity = ArgumentArity.ZeroOrOne,
     };
 

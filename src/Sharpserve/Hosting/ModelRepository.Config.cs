@@ -81,9 +81,9 @@ internal sealed partial class ModelRepository
                         break;
                     case "backend":
                         backend = ReadString(field, path, "backend");
-                        if (backend is not null and not (OnnxBackendName or FastTextBackendName))
+                        if (backend is not null && _catalog.FindByName(backend) is null)
                         {
-                            _problems.Add($"{path}: backend must be '{OnnxBackendName}' or '{FastTextBackendName}', got '{backend}'");
+                            _problems.Add($"{path}: backend must be {string.Join(" or ", _catalog.Backends.Select(b => $"'{b.Name}'"))}, got '{backend}'");
                         }
 
                         break;

@@ -4,31 +4,34 @@ namespace Sharpserve.Hosting;
 
 /// <summary>
 /// A Triton-like model repository (<c>sharpserve serve --model-repository DIR</c>), scanned once at start:
-/// <c>DIR/&lt;model&gt;/[config.json]</c> and <c>DIR/&lt;model&gt;/&lt;version&gt;/model.onnx|model.bin</c>.
-/// <see cref="Scan"/> reads only the layout and the config files (no model is opened), and reports every problem
-/// it finds, each on one line naming the path, so an operator fixes them all in one go (docs/operations.md).
+/// <c>DIR/&lt;model&gt;/[config.json]</c> and <c>DIR/&lt;model&gt;/&lt;version&gt;/model.onnx|model.bin</c> (the
+/// default file names and the config's backend names are those of the <see cref="BackendCatalog"/>'s backends).
+/// <see cref="Scan"/> reads only the layout, the config files and the first bytes of each model file (no model is
+/// opened), and reports every problem it finds, each on one line naming the path, so an operator fixes them all
+/// in one go (docs/operations.md).
 /// </summary>
 internal sealed partial class ModelRepository
 {
     public const string ConfigFileName = "config.json";
-    public const string OnnxBackendName = "onnxruntime";
-    public const string FastTextBackendName = "fasttext";
-    public const string OnnxFileName = "model.onnx";
-    public const string FastTextFileName = "model.bin";
 
+    private readonly BackendCatalog _catalog;
     private readonly List<Entry> _entries = [];
     private readonly List<string> _problems = [];
 
-    private ModelRepository()
+    private ModelRepository(BackendCatalog catalog)
     {
+        _catalog = catalog;
     }
 
     /// <summary>One (model, version) to serve.</summary>
     /// <param name="Name">The model folder's name: the model's name in /v2/models/{name}.</param>
     /// <param name="Version">The version folder's name, a positive decimal integer.</param>
     /// <param name="ModelPath">The model file, a full path.</param>
-    /// <param name="Backend"><see cref="OnnxBackendName"/> or <see cref="FastTextBackendName"/>, from the file name.</param>
-    public sealed record Entry(string Name, string Version, string ModelPath, string Backend);
+    /// <param name="Backend">
+    /// The name of the backend that reads the file (from its first bytes, else from its extension), e.g. "onnxruntime";
+    /// null when neither tells, and opening it says why.
+    /// </param>
+    public sealed record Entry(string Name, string Version, string ModelPath, string? Backend);
 
     /// <summary>What to serve, by model name (ordinal) then version (ascending); the first name is the default model.</summary>
     public IReadOnlyList<Entry> Entries => _entries;
@@ -39,10 +42,11 @@ internal sealed partial class ModelRepository
     /// <summary>Scans <paramref name="directory"/>: layout, names, config files and version policies.</summary>
     /// <param name="directory">The repository's root folder.</param>
     /// <param name="setting">Where the directory came from, for messages: the flag or its environment variable.</param>
-    public static ModelRepository Scan(string directory, string setting = "--model-repository")
+    /// <param name="catalog">The backends whose model files are served; <see cref="BackendCatalog.Default"/> when null.</param>
+    public static ModelRepository Scan(string directory, string setting = "--model-repository", BackendCatalog? catalog = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        var repository = new ModelRepository();
+        var repository = new ModelRepository(catalog ?? BackendCatalog.Default);
         repository.ScanRepository(directory, setting);
         return repository;
     }
@@ -71,7 +75,7 @@ internal sealed partial class ModelRepository
 
         if (modelFolders.Count == 0)
         {
-            _problems.Add($"{root}: the model repository has no models; expected {Path.Combine(root, "<model>", "<version>", OnnxFileName)} or {FastTextFileName}");
+            _problems.Add($"{root}: the model repository has no models; expected {Path.Combine(root, "<model>", "<version>", string.Join(" or ", DefaultFileNames))}");
             return;
         }
 
@@ -111,7 +115,7 @@ internal sealed partial class ModelRepository
 
         if (folders.Count == 0)
         {
-            _problems.Add($"{modelDirectory}: model '{name}' has no version folders; put its model file in {Path.Combine(modelDirectory, "1", FastTextFileName)} (or {OnnxFileName})");
+            _problems.Add($"{modelDirectory}: model '{name}' has no version folders; put its model file in {Path.Combine(modelDirectory, "1", string.Join(" or ", DefaultFileNames))}");
             return;
         }
 
@@ -163,16 +167,20 @@ internal sealed partial class ModelRepository
         return selected;
     }
 
+    /// <summary>The default file names of the catalog's backends, in its order: model.onnx, model.bin.</summary>
+    private string[] DefaultFileNames => [.. _catalog.Backends.Select(b => b.DefaultFileName)];
+
     /// <summary>
-    /// The model file of a version folder: default_model_filename when the config gives one, else the file the
-    /// backend names, else whichever of model.onnx and model.bin exists. Its backend follows from its name.
+    /// The model file of a version folder: default_model_filename when the config gives one, else the default file
+    /// of the backend it names, else whichever backend's default file exists. Its backend is the one that reads it
+    /// (<see cref="BackendCatalog.Find"/>), or for a file that says nothing yet (empty, unreadable), the one whose
+    /// default file has its extension.
     /// </summary>
-    private (string Path, string Backend)? FindModelFile(string versionDirectory, ModelConfig config, string configPath)
+    private (string Path, string? Backend)? FindModelFile(string versionDirectory, ModelConfig config, string configPath)
     {
         string[] candidates = config.DefaultModelFilename is { } fileName ? [fileName]
-            : config.Backend == OnnxBackendName ? [OnnxFileName]
-            : config.Backend == FastTextBackendName ? [FastTextFileName]
-            : [OnnxFileName, FastTextFileName];
+            : config.Backend is { } backendName && _catalog.FindByName(backendName) is { } named ? [named.DefaultFileName]
+            : DefaultFileNames;
         string? found = null;
         foreach (string candidate in candidates)
         {
@@ -184,7 +192,7 @@ internal sealed partial class ModelRepository
 
             if (found is not null)
             {
-                _problems.Add($"{versionDirectory}: has both {OnnxFileName} and {FastTextFileName}; say which to serve with \"backend\" or \"default_model_filename\" in {configPath}");
+                _problems.Add($"{versionDirectory}: has both {Path.GetFileName(found)} and {candidate}; say which to serve with \"backend\" or \"default_model_filename\" in {configPath}");
                 return null;
             }
 
@@ -193,24 +201,23 @@ internal sealed partial class ModelRepository
 
         if (found is null)
         {
-            string expected = candidates.Length == 1 ? candidates[0] : $"{OnnxFileName} (ONNX) or {FastTextFileName} (fastText)";
+            string expected = candidates.Length == 1 ? candidates[0]
+                : string.Join(" or ", _catalog.Backends.Select(b => $"{b.DefaultFileName} ({b.DisplayName})"));
             string why = config.DefaultModelFilename is not null ? $" (default_model_filename in {configPath})" : "";
             _problems.Add($"{versionDirectory}: no model file; expected {expected}{why}");
             return null;
         }
 
-        string backend = BackendOf(found);
-        if (config.Backend is not null && config.Backend != backend)
+        string? backend = (_catalog.Find(found) ?? _catalog.FindByFileName(found))?.Name;
+        if (config.Backend is not null && backend is not null && config.Backend != backend)
         {
-            _problems.Add($"{configPath}: backend '{config.Backend}' does not match the model file {found}, which is served by '{backend}' (.onnx files by onnxruntime, others by fasttext)");
+            string byExtension = string.Join(", ", _catalog.Backends.Select(b => $"{Path.GetExtension(b.DefaultFileName)} files by {b.Name}"));
+            _problems.Add($"{configPath}: backend '{config.Backend}' does not match the model file {found}, which is served by '{backend}' (files are recognised by their first bytes, else by their extension: {byExtension})");
             return null;
         }
 
         return (found, backend);
     }
-
-    private static string BackendOf(string modelFile) =>
-        modelFile.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxBackendName : FastTextBackendName;
 
     /// <summary>The folders of <paramref name="directory"/>, hidden ones ('.' first) skipped, in ordinal order; files are ignored.</summary>
     private bool TryListFolders(string directory, out List<string> folders)

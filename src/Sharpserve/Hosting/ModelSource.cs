@@ -3,12 +3,49 @@ using Sharpserve.Abstractions;
 namespace Sharpserve.Hosting;
 
 /// <summary>
-/// A model to serve: the front's own opened copy (metadata, warm-up requests, thread-mode predictions) and,
-/// for process mode, the image file workers map and a way to rebuild it when the source changes (reload).
-/// <paramref name="Version"/> is the version it is served as (a model repository's version folder; "1" otherwise).
+/// A model to serve: its description (metadata and warm-up requests: all the HTTP layer and the warm-up need),
+/// the opened model in thread mode (its executor threads run it; the server disposes it), and for process mode the
+/// prepared file workers open and a way to prepare it again when the source changes (reload).
 /// </summary>
-public sealed record ModelSource(IModel Model, string? ImagePath = null, Func<string>? PrepareImage = null, string Version = "1")
+public sealed record ModelSource
 {
+    /// <summary>Thread mode: an opened model, which the server's executor threads run and which the server disposes.</summary>
+    /// <param name="model">The opened model.</param>
+    /// <param name="imagePath">The prepared file it was opened from, when known: what /status measures.</param>
+    /// <param name="prepareImage">Prepares the source again and returns the prepared file.</param>
+    public ModelSource(IModel model, string? imagePath = null, Func<string>? prepareImage = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        Description = model.Description;
+        ImagePath = imagePath;
+        PrepareImage = prepareImage;
+    }
+
+    /// <summary>Process mode: a model only described here (<see cref="IModelBackend.Describe"/>); workers open <paramref name="imagePath"/>.</summary>
+    /// <param name="description">The model's description.</param>
+    /// <param name="imagePath">The prepared file the workers open.</param>
+    /// <param name="prepareImage">Prepares the source again and returns the prepared file (reload).</param>
+    public ModelSource(ModelDescription description, string? imagePath = null, Func<string>? prepareImage = null)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        Description = description;
+        ImagePath = imagePath;
+        PrepareImage = prepareImage;
+    }
+
+    public ModelDescription Description { get; }
+
+    /// <summary>The opened model, for thread mode; null when the model is only described.</summary>
+    public IModel? Model { get; }
+
+    public string? ImagePath { get; }
+
+    public Func<string>? PrepareImage { get; }
+
+    /// <summary>The version it is served as: a model repository's version folder; "1" otherwise.</summary>
+    public string Version { get; init; } = "1";
+
     /// <summary>
     /// Process mode: whether all workers may load the model at once. True when a worker's load costs little CPU
     /// (a model image is mapped, not parsed): they start together and are ready together, so the first requests

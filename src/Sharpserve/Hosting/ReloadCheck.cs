@@ -16,7 +16,7 @@ internal static class ReloadCheck
     public static string? Difference(ServedModel served, string preparedPath)
     {
         ArgumentNullException.ThrowIfNull(served);
-        using IModel candidate = ModelLoader.LoadForServing(preparedPath, served.Name, inWorkers: true);
-        return ModelMetadataDifference.Describe(served.Model.Metadata, candidate.Metadata);
+        ModelDescription candidate = ModelLoader.Describe(preparedPath, served.Name);
+        return ModelMetadataDifference.Describe(served.Description.Metadata, candidate.Metadata);
     }
 }

@@ -59,7 +59,7 @@ public sealed partial class SharpserveServer
             string path = $"v2/models/{Uri.EscapeDataString(model.Name)}/versions/{Uri.EscapeDataString(model.Version)}";
             await ExpectSuccessAsync(client.GetAsync(new Uri(path, UriKind.Relative)), acceptUnavailable: false);
             sent++;
-            foreach (InferenceRequest request in model.Model.WarmupRequests)
+            foreach (InferenceRequest request in model.Description.WarmupRequests)
             {
                 using var content = new ByteArrayContent(OipRequestJson(request));
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -89,8 +89,8 @@ public sealed partial class SharpserveServer
         }
 
         ServedModel defaultModel = _registry.Default;
-        if (LabelServiceEndpoint.IsTextClassifier(defaultModel.Model.Metadata) &&
-            FirstText(defaultModel.Model.WarmupRequests) is { } text)
+        if (LabelServiceEndpoint.IsTextClassifier(defaultModel.Description.Metadata) &&
+            FirstText(defaultModel.Description.WarmupRequests) is { } text)
         {
             using (var plain = new ByteArrayContent(text))
             {

@@ -121,16 +121,23 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             if (options.ProcessMode is { } processMode)
             {
                 string image = source.ImagePath
-                    ?? throw new ArgumentException($"process mode needs the image path of model '{source.Model.Metadata.Name}'", nameof(models));
+                    ?? throw new ArgumentException($"process mode needs the image path of model '{source.Description.Name}'", nameof(models));
+                if (source.Model is not null)
+                {
+                    throw new ArgumentException($"process mode only describes model '{source.Description.Name}'; its workers open it (give its description)", nameof(models));
+                }
+
                 served.Add(new ServedModel(
-                    source.Model,
+                    source.Description,
                     options.Scheduler,
-                    scheduler => new ProcessExecutor(image, source.Model.Metadata.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
+                    scheduler => new ProcessExecutor(image, source.Description.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
                     time) { Version = source.Version, ImagePath = image });
             }
             else
             {
-                served.Add(new ServedModel(source.Model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, ImagePath = source.ImagePath });
+                IModel model = source.Model
+                    ?? throw new ArgumentException($"thread mode runs model '{source.Description.Name}' in this process, so it must be opened, not only described", nameof(models));
+                served.Add(new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, ImagePath = source.ImagePath });
             }
         }
 
@@ -196,7 +203,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             // A listener that cannot be bound (ListenException) or an access log that cannot be opened (IOException).
             foreach (ModelSource model in models)
             {
-                model.Model.Dispose();
+                model.Model?.Dispose();
             }
 
             Console.Error.WriteLine($"sharpserve: error: {ex.Message}");

@@ -53,7 +53,7 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
     private async Task ClassifyAsync(HttpContext context, byte[] text)
     {
         ServedModel model = registry.Default;
-        if (!IsTextClassifier(model.Model.Metadata))
+        if (!IsTextClassifier(model.Description.Metadata))
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status404NotFound,
                 $"/labelservice/ needs a text classifier; model '{model.Name}' is not one (use /v2/models/{model.Name}/infer)");

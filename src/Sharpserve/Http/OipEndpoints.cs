@@ -83,7 +83,7 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
                 return;
             }
 
-            if (!OipInferRequestReader.TryRead(body.Span, model!.Model.Metadata, out request, out string? message))
+            if (!OipInferRequestReader.TryRead(body.Span, model!.Description.Metadata, out request, out string? message))
             {
                 await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, message!);
                 return;

@@ -163,7 +163,7 @@ internal static class OipResponseWriter
     /// </summary>
     public static void WriteModelMetadata(Utf8JsonWriter writer, ServedModel model, IReadOnlyList<ServedModel> versions)
     {
-        ModelMetadata metadata = model.Model.Metadata;
+        ModelMetadata metadata = model.Description.Metadata;
         writer.WriteStartObject();
         writer.WriteString("name"u8, metadata.Name);
         writer.WriteStartArray("versions"u8);

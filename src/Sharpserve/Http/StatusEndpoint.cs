@@ -54,7 +54,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         };
     }
 
-    /// <summary>The front's resident pages of every served model's files (it maps fastText images to describe them).</summary>
+    /// <summary>The front's resident pages of every served model's files (mapped in thread mode; a process-mode front maps them only while describing them).</summary>
     private long FrontMappedModelBytes()
     {
         var files = new HashSet<string>(StringComparer.Ordinal);
@@ -80,7 +80,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
             Queued = model.Scheduler.QueuedCount,
             Pending = model.Scheduler.PendingCount,
             Completed = model.Executor.CompletedCount,
-            ModelFileBytes = model.Model.MappedBytes,
+            ModelFileBytes = model.Description.MappedBytes,
             Mode = model.Executor.Mode,
         };
         if (model.Executor is IWorkerStatus pool)

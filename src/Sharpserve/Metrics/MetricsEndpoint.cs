@@ -80,7 +80,7 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
         text.Family("sharpserve_model_file_bytes", "gauge", "Size of the mapped model file.");
         foreach (ServedModel model in registry.All)
         {
-            text.Sample("sharpserve_model_file_bytes", model.Model.MappedBytes, ModelLabels(model));
+            text.Sample("sharpserve_model_file_bytes", model.Description.MappedBytes, ModelLabels(model));
         }
 
         var workers = new List<((string, string)[] Labels, WorkerStatus Status)>();

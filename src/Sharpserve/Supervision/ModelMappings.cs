@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Sharpserve.Backends.Onnx;
+using Sharpserve.Hosting;
 
 namespace Sharpserve.Supervision;
 
@@ -20,7 +20,7 @@ internal static class ModelMappings
         string full = Path.GetFullPath(path);
         try
         {
-            return [full, .. OnnxBackend.ExternalDataFiles(full)];
+            return BackendCatalog.Default.Find(full) is { } backend ? [.. backend.MappedFiles(full)] : [full];
         }
         catch (Exception e) when (e is Abstractions.ModelLoadException or IOException or UnauthorizedAccessException)
         {

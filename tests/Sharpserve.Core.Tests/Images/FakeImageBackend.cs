@@ -17,6 +17,12 @@ internal sealed class FakeImageBackend(int imageFormatVersion = 1) : IModelImage
 
     public string Name => "fake";
 
+    public string DisplayName => "Fake";
+
+    public string FormatName => "fake .fake";
+
+    public string DefaultFileName => "model.fake";
+
     public int ImageFormatVersion { get; } = imageFormatVersion;
 
     /// <summary>How many images this backend has written.</summary>
@@ -29,7 +35,21 @@ internal sealed class FakeImageBackend(int imageFormatVersion = 1) : IModelImage
 
     public bool CanLoad(string path) => File.ReadAllText(path).StartsWith("FAKE", StringComparison.Ordinal);
 
-    public IModel Load(string path, string modelName) => new FakeModel(modelName);
+    public void Validate(string path)
+    {
+        if (!CanLoad(path))
+        {
+            throw new ModelLoadException($"{Path.GetFileName(path)}: not a fake model");
+        }
+    }
+
+    public ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context) => context.Images.Prepare(sourcePath, this);
+
+    public ModelDescription Describe(string preparedPath, string modelName) => ((IModel)new FakeModel(modelName)).Description;
+
+    public IModel Open(string path, string modelName) => new FakeModel(modelName);
+
+    public IReadOnlyList<string> MappedFiles(string preparedPath) => [Path.GetFullPath(preparedPath)];
 
     public void WriteImage(string sourcePath, ModelImageWriter writer)
     {

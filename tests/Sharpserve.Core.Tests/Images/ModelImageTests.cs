@@ -149,6 +149,29 @@ public sealed class ModelImageTests : IDisposable
     }
 
     [Fact]
+    public void TryReadBackendName_ReadsTheHeaderAlone_AndRefusesWhatIsNotAnImage()
+    {
+        string path = WriteSample("sample.ssimg");
+        byte[] bytes = File.ReadAllBytes(path);
+        byte[] corruptHeader = (byte[])bytes.Clone();
+        corruptHeader[100] ^= 1;
+        byte[] corruptTable = (byte[])bytes.Clone();
+        corruptTable[^20] ^= 1;
+
+        Assert.True(ModelImage.TryReadBackendName(path, out string? backend));
+        Assert.Equal("test", backend);
+        // Only the header is read: a damaged section table is for Open to find.
+        Assert.True(ModelImage.TryReadBackendName(Save("table.ssimg", corruptTable), out backend));
+        Assert.Equal("test", backend);
+        Assert.False(ModelImage.TryReadBackendName(Save("header.ssimg", corruptHeader), out backend));
+        Assert.Null(backend);
+        Assert.False(ModelImage.TryReadBackendName(Save("short.ssimg", bytes[..100]), out _));
+        Assert.False(ModelImage.TryReadBackendName(Save("text.ssimg", "hello, not an image"u8.ToArray()), out _));
+        Assert.False(ModelImage.TryReadBackendName(Save("empty.ssimg", []), out _));
+        Assert.False(ModelImage.TryReadBackendName(_temp.File("gone.ssimg"), out _));
+    }
+
+    [Fact]
     public void Open_MissingFile_NamesIt()
     {
         ModelLoadException error = Assert.Throws<ModelLoadException>(() => ModelImage.Open(_temp.File("gone.ssimg")));

@@ -1,5 +1,6 @@
 using System.Text;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
 using Sharpserve.Core.Scheduling;
 using Sharpserve.Testing;
@@ -57,5 +58,37 @@ public sealed class ServedModelTests
 
         Assert.False(served.IsReady);
         Assert.True(result.IsSuccess, result.Error?.Message);
+    }
+
+    [Fact]
+    public async Task ThreadMode_IsDescribedByItsModel()
+    {
+        var model = new FakeModel("opened");
+        await using var served = new ServedModel(model, new SchedulerOptions(), threads: 1);
+
+        Assert.Equal("opened", served.Name);
+        Assert.Same(model.Metadata, served.Description.Metadata);
+        Assert.Same(model.WarmupRequests, served.Description.WarmupRequests);
+    }
+
+    [Fact]
+    public async Task DescribedModel_IsNamedByItsDescription_RunsOnItsExecutor_AndDisposesNoModel()
+    {
+        // As in process mode: the front holds a description; the model runs elsewhere (here: an executor's own copy).
+        ModelDescription description = ((IModel)new FakeModel("described")).Description;
+        var elsewhere = new FakeModel("described");
+        var served = new ServedModel(description, new SchedulerOptions(), scheduler => new InProcessExecutor(elsewhere, scheduler, threadCount: 1));
+        served.Start();
+        await served.Executor.WarmedUp;
+        served.MarkReady();
+
+        InferResult result = await served.InferAsync(Request("x"));
+        await served.DisposeAsync();
+
+        Assert.Equal("described", served.Name);
+        Assert.Same(description, served.Description);
+        Assert.True(result.IsSuccess, result.Error?.Message);
+        Assert.Equal(1, elsewhere.CompletedCount);
+        Assert.False(elsewhere.IsDisposed); // whoever runs the model owns it
     }
 }

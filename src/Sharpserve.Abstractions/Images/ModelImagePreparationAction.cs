@@ -1,0 +1,11 @@
+namespace Sharpserve.Abstractions.Images;
+
+/// <summary>What preparing a model did to produce its valid prepared form.</summary>
+public enum ModelImagePreparationAction
+{
+    /// <summary>The prepared form was fresh and is used as it is.</summary>
+    Reused,
+
+    /// <summary>It was missing, invalid or stale and was built from the source.</summary>
+    Built,
+}
