@@ -41,7 +41,7 @@ public sealed class OnnxCommandLineTests : IDisposable
     [InlineData(2, 8, 1)] // more executors than cores: never below one
     [InlineData(3, 2, 1)]
     public void IntraOpThreads_FillTheCoresWithoutOversubscribing(int cores, int executors, int expected) =>
-        Assert.Equal(expected, Sharpserve.Hosting.ModelLoader.IntraOpThreadsFor(cores, executors));
+        Assert.Equal(expected, Sharpserve.Cli.BackendSettings.IntraOpThreadsFor(cores, executors));
 
     [Fact]
     public async Task Prepare_BakesTheSharedFormOnce()

@@ -83,4 +83,20 @@ public sealed class StartupErrorTests : IDisposable
         Assert.Contains("model langid version 1: thread mode", stdout, StringComparison.Ordinal);
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
+
+    [Theory]
+    [InlineData("serve --help", "--bind")]
+    [InlineData("predict --help", "--threshold")]
+    [InlineData("prepare --help", "--output")]
+    [InlineData("status --help", "--url")]
+    [InlineData("--help", "serve")]
+    public async Task Help_OfEveryCommand_IsPrinted_EvenWithoutItsRequiredArguments(string arguments, string mentions)
+    {
+        (int code, string stdout, string stderr) = await SharpserveProcess.RunAsync(arguments, cacheDir: _directory);
+
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        Assert.Contains("Usage:", stdout, StringComparison.Ordinal);
+        Assert.Contains(mentions, stdout, StringComparison.Ordinal);
+    }
 }

@@ -20,15 +20,14 @@ internal static class CSharpWorker
         [
             ExecutablePath, "worker", "--socket", start.SocketPath, "--model", start.Model.Reference, "--name", start.Model.Name,
             "--id", start.WorkerId.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            "--setting", $"cache_dir={Path.Combine(start.ScratchDirectory, "cache")}", "--setting", "onnx.intra_op_threads=1",
         ])
         {
             info.ArgumentList.Add(argument);
         }
 
-        // The fastText model's image is built into the test's private folder; ONNX Runtime gets one thread, as the
-        // front gives each worker on a small machine.
-        info.Environment["SHARPSERVE_CACHE_DIR"] = Path.Combine(start.ScratchDirectory, "cache");
-        info.Environment["SHARPSERVE_ONNX_INTRA_OP_THREADS"] = "1";
+        // As the front passes them: the cache directory is the test's private folder; ONNX Runtime gets one thread,
+        // as the front gives each worker on a small machine.
         return ProcessWorkerHandle.Start(info);
     }
 }

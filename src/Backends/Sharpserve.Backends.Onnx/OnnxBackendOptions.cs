@@ -53,80 +53,80 @@ public sealed record OnnxBackendOptions
     public Action<string> Log { get; init; } = static message => Console.Error.WriteLine($"onnx: {message}");
 
     /// <summary>
-    /// Reads <c>SHARPSERVE_ONNX_INTRA_OP_THREADS</c>, <c>SHARPSERVE_ONNX_SHARING</c> (prepacked, noprepack, private),
-    /// <c>SHARPSERVE_ONNX_FALLBACK</c> (noprepack, none), <c>SHARPSERVE_ONNX_ANON_BUDGET_MB</c> and
-    /// <c>SHARPSERVE_ONNX_STRICT_SHARING</c> (1/0); invalid values are reported in <paramref name="problems"/>,
-    /// each naming the setting.
+    /// The settings a worker process needs to open a model as the front prepared it, as name=value pairs for its
+    /// command line (docs/worker-protocol.md: a worker gets its settings explicitly, never from the environment).
     /// </summary>
-    public static OnnxBackendOptions FromEnvironment(ICollection<string> problems, string? cacheDirectory)
+    public IReadOnlyList<KeyValuePair<string, string>> ToSettings()
     {
-        ArgumentNullException.ThrowIfNull(problems);
-        var options = new OnnxBackendOptions { CacheDirectory = cacheDirectory };
-        switch (Environment.GetEnvironmentVariable("SHARPSERVE_ONNX_SHARING"))
+        var settings = new List<KeyValuePair<string, string>>
         {
-            case null or "" or "prepacked":
-                break;
-            case "noprepack":
-                options = options with { Sharing = OnnxWeightSharing.NoPrepack };
-                break;
-            case "private":
-                options = options with { Sharing = OnnxWeightSharing.Private };
-                break;
-            case { } other:
-                problems.Add($"SHARPSERVE_ONNX_SHARING must be prepacked, noprepack or private, got '{other}'");
-                break;
+            new("onnx.sharing", SharingName(Sharing)),
+            new("onnx.fallback", FallbackToNoPrepack ? "noprepack" : "none"),
+            new("onnx.strict_sharing", StrictSharing ? "1" : "0"),
+            new("onnx.intra_op_threads", IntraOpThreads.ToString(CultureInfo.InvariantCulture)),
+        };
+        if (AnonymousMemoryBudget is { } budget)
+        {
+            settings.Add(new("onnx.anon_budget_bytes", budget.ToString(CultureInfo.InvariantCulture)));
         }
 
-        switch (Environment.GetEnvironmentVariable("SHARPSERVE_ONNX_FALLBACK"))
+        if (CacheDirectory is { } cache)
         {
-            case null or "" or "noprepack":
-                break;
-            case "none":
-                options = options with { FallbackToNoPrepack = false };
-                break;
-            case { } other:
-                problems.Add($"SHARPSERVE_ONNX_FALLBACK must be noprepack or none, got '{other}'");
-                break;
+            settings.Add(new("cache_dir", cache));
         }
 
-        string? budget = Environment.GetEnvironmentVariable("SHARPSERVE_ONNX_ANON_BUDGET_MB");
-        if (!string.IsNullOrEmpty(budget))
-        {
-            if (long.TryParse(budget, NumberStyles.None, CultureInfo.InvariantCulture, out long mb) && mb is >= 1 and <= 1 << 20)
-            {
-                options = options with { AnonymousMemoryBudget = mb << 20 };
-            }
-            else
-            {
-                problems.Add($"SHARPSERVE_ONNX_ANON_BUDGET_MB must be a whole number of MiB from 1 to 1048576, got '{budget}'");
-            }
-        }
+        return settings;
+    }
 
-        switch (Environment.GetEnvironmentVariable("SHARPSERVE_ONNX_STRICT_SHARING"))
+    /// <summary>The options <see cref="ToSettings"/> wrote; unknown names are ignored (they belong to other backends).</summary>
+    /// <exception cref="ArgumentException">A value is malformed.</exception>
+    public static OnnxBackendOptions FromSettings(IEnumerable<KeyValuePair<string, string>> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var options = new OnnxBackendOptions();
+        foreach ((string name, string value) in settings)
         {
-            case null or "" or "0":
-                break;
-            case "1":
-                options = options with { StrictSharing = true };
-                break;
-            case { } other:
-                problems.Add($"SHARPSERVE_ONNX_STRICT_SHARING must be 1 or 0, got '{other}'");
-                break;
-        }
-
-        string? threads = Environment.GetEnvironmentVariable("SHARPSERVE_ONNX_INTRA_OP_THREADS");
-        if (!string.IsNullOrEmpty(threads))
-        {
-            if (int.TryParse(threads, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t is >= 1 and <= 256)
+            options = name switch
             {
-                options = options with { IntraOpThreads = t };
-            }
-            else
-            {
-                problems.Add($"SHARPSERVE_ONNX_INTRA_OP_THREADS must be an integer from 1 to 256, got '{threads}'");
-            }
+                "onnx.sharing" => options with { Sharing = TryParseSharing(value, out OnnxWeightSharing sharing) ? sharing : throw Bad(name, value) },
+                "onnx.fallback" => options with { FallbackToNoPrepack = value switch { "noprepack" => true, "none" => false, _ => throw Bad(name, value) } },
+                "onnx.strict_sharing" => options with { StrictSharing = value switch { "1" => true, "0" => false, _ => throw Bad(name, value) } },
+                "onnx.intra_op_threads" => options with { IntraOpThreads = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t >= 1 ? t : throw Bad(name, value) },
+                "onnx.anon_budget_bytes" => options with { AnonymousMemoryBudget = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long b) ? b : throw Bad(name, value) },
+                "cache_dir" => options with { CacheDirectory = value },
+                _ => options,
+            };
         }
 
         return options;
     }
+
+    /// <summary>prepacked, noprepack or private.</summary>
+    public static bool TryParseSharing(string text, out OnnxWeightSharing sharing)
+    {
+        switch (text)
+        {
+            case "prepacked":
+                sharing = OnnxWeightSharing.Prepacked;
+                return true;
+            case "noprepack":
+                sharing = OnnxWeightSharing.NoPrepack;
+                return true;
+            case "private":
+                sharing = OnnxWeightSharing.Private;
+                return true;
+            default:
+                sharing = default;
+                return false;
+        }
+    }
+
+    public static string SharingName(OnnxWeightSharing sharing) => sharing switch
+    {
+        OnnxWeightSharing.NoPrepack => "noprepack",
+        OnnxWeightSharing.Private => "private",
+        _ => "prepacked",
+    };
+
+    private static ArgumentException Bad(string name, string value) => new($"setting {name} has an invalid value '{value}'");
 }

@@ -40,7 +40,7 @@ internal static class CommandLine
 
         // Response files (@file) would make a model path starting with '@' mean something else.
         ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
+        if (parsed.Errors.Count > 0 && parsed.Action is not (HelpAction or HelpWithEpilog))
         {
             string command = parsed.CommandResult.Command is RootCommand ? "sharpserve" : $"sharpserve {parsed.CommandResult.Command.Name}";
             var printed = new HashSet<string>(StringComparer.Ordinal);

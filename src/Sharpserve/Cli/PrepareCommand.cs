@@ -32,10 +32,16 @@ internal static class PrepareCommand
             HelpName = "DIR",
         };
         model.Validators.Add(CommandLine.RefuseOptionLikeArgument);
+        var backends = new BackendSettings();
         var command = new Command("prepare", "Build the model image that serve maps (or bake an ONNX model), and print its path.")
         {
             model, output, cacheDirectory,
         };
+        foreach (Option option in backends.Options)
+        {
+            command.Add(option);
+        }
+
         command.Validators.Add(result =>
         {
             string? outputPath = result.GetValue(output);
@@ -55,11 +61,11 @@ internal static class PrepareCommand
                 result.AddError("--cache-dir needs a directory");
             }
         });
-        command.SetAction(parsed => Run(parsed.GetValue(model)!, parsed.GetValue(cacheDirectory), parsed.GetValue(output)));
+        command.SetAction(parsed => Run(parsed.GetValue(model)!, parsed.GetValue(cacheDirectory), parsed.GetValue(output), backends, parsed));
         return command;
     }
 
-    private static int Run(string model, string? cacheDirectory, string? output)
+    private static int Run(string model, string? cacheDirectory, string? output, BackendSettings backends, ParseResult parsed)
     {
         if (cacheDirectory is not null && !Demo.CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
         {
@@ -68,7 +74,8 @@ internal static class PrepareCommand
 
         try
         {
-            Console.Out.WriteLine(ModelLoader.Prepare(model, cacheDirectory, output).ImagePath);
+            BackendCatalog catalog = backends.Build(parsed, Path.GetFullPath(cacheDirectory ?? Demo.CacheDirectory.Get()), Environment.ProcessorCount);
+            Console.Out.WriteLine(ModelLoader.Prepare(model, null, output, catalog).ImagePath);
             return 0;
         }
         catch (ModelLoadException ex)

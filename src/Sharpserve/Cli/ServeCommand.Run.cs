@@ -16,41 +16,38 @@ internal sealed partial class ServeCommand
         ServerOptions options = BuildOptions(parsed);
         LogLevel logLevel = parsed.GetValue(_logLevel);
         string? cacheDirectory = parsed.GetValue(_cacheDirectory);
-        if (cacheDirectory is not null)
+        if (cacheDirectory is not null && !CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
         {
-            if (!CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
-            {
-                return CommandLine.Fail(
-                    $"{Setting.SourceOf(parsed, _cacheDirectory)} '{cacheDirectory}' is not a usable cache directory: {problem}", CommandLine.RuntimeFailure);
-            }
-
-            // Every later reader of the default (the ONNX backend's fall-back load, worker processes) uses it too.
-            Environment.SetEnvironmentVariable("SHARPSERVE_CACHE_DIR", Path.GetFullPath(cacheDirectory));
+            return CommandLine.Fail(
+                $"{Setting.SourceOf(parsed, _cacheDirectory)} '{cacheDirectory}' is not a usable cache directory: {problem}", CommandLine.RuntimeFailure);
         }
 
-        if (parsed.GetValue(_strictSharing))
-        {
-            // Read by the ONNX backend here and, inherited, in every worker process.
-            Environment.SetEnvironmentVariable("SHARPSERVE_ONNX_STRICT_SHARING", "1");
-        }
-
+        // Every model, and every worker (in its arguments), uses these settings and this cache directory.
         bool inWorkers = options.ProcessMode is not null;
-        ModelLoader.SetDefaultOnnxIntraOpThreads(options.ProcessMode is { } pool ? pool.Workers * pool.ThreadsPerWorker : options.Threads);
+        BackendCatalog catalog = _backends.Build(
+            parsed,
+            Path.GetFullPath(cacheDirectory ?? CacheDirectory.Get()),
+            options.ProcessMode is { } pool ? pool.Workers * pool.ThreadsPerWorker : options.Threads);
+        if (options.ProcessMode is { } processMode)
+        {
+            options = options with { ProcessMode = processMode with { WorkerSettings = catalog.WorkerSettings } };
+        }
+
         if (parsed.GetValue(_repository) is { } repositoryPath)
         {
             ModelRepository repository = ModelRepository.Scan(repositoryPath, Setting.SourceOf(parsed, _repository)!);
             if (repository.Problems.Count > 0)
             {
                 // Configuration errors are all reported at once, each naming the setting.
-                foreach (string problem in repository.Problems)
+                foreach (string repositoryProblem in repository.Problems)
                 {
-                    Console.Error.WriteLine($"sharpserve: error: {problem}");
+                    Console.Error.WriteLine($"sharpserve: error: {repositoryProblem}");
                 }
 
                 return CommandLine.UsageError; // the repository's layout and config.json are configuration, like flags
             }
 
-            return OpenRepository(repository, cacheDirectory, inWorkers, out List<ModelSource> sources) is { } failed
+            return OpenRepository(repository, catalog, inWorkers, out List<ModelSource> sources) is { } failed
                 ? failed
                 : await SharpserveServer.RunAsync(options, sources, logLevel);
         }
@@ -69,7 +66,7 @@ internal sealed partial class ServeCommand
 
         try
         {
-            modelPath ??= DemoModel.EnsureExtracted();
+            modelPath ??= DemoModel.EnsureExtracted(catalog.CacheDirectory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -80,7 +77,7 @@ internal sealed partial class ServeCommand
         ModelSource model;
         try
         {
-            model = OpenSource(modelPath, name, cacheDirectory, inWorkers);
+            model = OpenSource(modelPath, name, catalog, inWorkers);
         }
         catch (ModelLoadException ex)
         {
@@ -144,7 +141,7 @@ internal sealed partial class ServeCommand
     /// them are tried so that every unusable model is reported at once; then nothing is served.
     /// </summary>
     /// <returns>null when all opened; otherwise the exit code, 1, with the failures printed.</returns>
-    private static int? OpenRepository(ModelRepository repository, string? cacheDirectory, bool inWorkers, out List<ModelSource> sources)
+    private static int? OpenRepository(ModelRepository repository, BackendCatalog catalog, bool inWorkers, out List<ModelSource> sources)
     {
         sources = new List<ModelSource>(repository.Entries.Count);
         var failures = new List<string>();
@@ -152,7 +149,7 @@ internal sealed partial class ServeCommand
         {
             try
             {
-                sources.Add(OpenSource(entry.ModelPath, entry.Name, cacheDirectory, inWorkers) with { Version = entry.Version });
+                sources.Add(OpenSource(entry.ModelPath, entry.Name, catalog, inWorkers) with { Version = entry.Version });
             }
             catch (ModelLoadException ex)
             {
@@ -190,13 +187,13 @@ internal sealed partial class ServeCommand
     /// </summary>
     /// <exception cref="ModelLoadException">The model is unusable; the message names the file.</exception>
     /// <exception cref="IOException">The cache directory cannot be written.</exception>
-    internal static ModelSource OpenSource(string source, string name, string? cacheDirectory, bool inWorkers)
+    internal static ModelSource OpenSource(string source, string name, BackendCatalog catalog, bool inWorkers)
     {
-        string Prepare() => ModelLoader.PrepareImage(source, cacheDirectory);
+        string Prepare() => ModelLoader.PrepareImage(source, null, catalog);
         string served = Prepare();
         ModelSource opened = inWorkers
-            ? new ModelSource(ModelLoader.Describe(served, name), served, Prepare)
-            : new ModelSource(ModelLoader.Open(served, name), served, Prepare);
+            ? new ModelSource(ModelLoader.Describe(served, name, catalog), served, Prepare)
+            : new ModelSource(ModelLoader.Open(served, name, catalog), served, Prepare);
         return opened with { WorkersStartTogether = ModelLoader.IsModelImage(served) };
     }
 }

@@ -112,9 +112,7 @@ internal sealed partial class ServeCommand
         "--forwarded-allow-ips", "trust X-Forwarded-For/-Proto from these addresses or networks, or '*' (default 127.0.0.1,::1)", "LIST",
         TrustedProxies.Loopback, Proxies);
 
-    private readonly Option<bool> _strictSharing = Setting.CreateFlag(
-        "--strict-sharing",
-        "ONNX: fail the load when a session adds more anonymous memory than SHARPSERVE_ONNX_ANON_BUDGET_MB (default: half the weights, at least 64), i.e. the weights were copied instead of shared");
+    private readonly BackendSettings _backends = new();
 
     private ServeCommand()
     {
@@ -122,8 +120,13 @@ internal sealed partial class ServeCommand
         {
             _model, _repository, _bind, _host, _port, _threads, _workers, _workerThreads, _timeout, _maxRequests,
             _maxRequestsJitter, _maxWorkerMemory, _cacheDirectory, _name, _maxBodySize, _queueCapacity, _requestTimeout,
-            _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps, _strictSharing,
+            _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps,
         };
+        foreach (Option option in _backends.Options)
+        {
+            Command.Add(option);
+        }
+
         _model.Validators.Add(CommandLine.RefuseOptionLikeArgument);
         Command.Validators.Add(Validate);
         Command.SetAction((parsed, _) => RunAsync(parsed));

@@ -13,13 +13,12 @@ internal static class DemoModel
 
     private const string ResourceName = "Sharpserve.Demo.langid.bin";
 
-    /// <summary>Returns the path of the extracted demo model, writing it first if it is missing or damaged.</summary>
-    public static string EnsureExtracted()
+    /// <summary>Returns the path of the demo model extracted into <paramref name="directory"/>, writing it first if it is missing or damaged.</summary>
+    public static string EnsureExtracted(string directory)
     {
         using Stream resource = Assembly.GetExecutingAssembly().GetManifestResourceStream(ResourceName)
             ?? throw new InvalidOperationException($"the demo model resource {ResourceName} is missing from the build");
         byte[] expectedHash = SHA256.HashData(resource);
-        string directory = CacheDirectory.Get();
         string path = Path.Combine(directory, $"demo-{Name}-{Convert.ToHexStringLower(expectedHash, 0, 8)}.bin");
         if (File.Exists(path) && HashOf(path).AsSpan().SequenceEqual(expectedHash))
         {

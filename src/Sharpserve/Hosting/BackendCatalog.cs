@@ -18,7 +18,29 @@ internal sealed class BackendCatalog
     /// The registered backends. Their order is the order of every list shown to users (supported formats, default
     /// file names) and of the first-bytes checks, which no two backends pass for one file.
     /// </summary>
-    public static BackendCatalog Default { get; } = new([new OnnxBackend(OnnxOptionsFromEnvironment), new FastTextBackend()]);
+    public static BackendCatalog Default => Create(new OnnxBackendOptions { CacheDirectory = Demo.CacheDirectory.Get() });
+
+    /// <summary>Every backend, with the settings given (parsed and checked once, by the command line or a worker's arguments).</summary>
+    public static BackendCatalog Create(OnnxBackendOptions onnx)
+    {
+        ArgumentNullException.ThrowIfNull(onnx);
+        return new([new OnnxBackend(onnx), new FastTextBackend()])
+        {
+            CacheDirectory = onnx.CacheDirectory ?? Demo.CacheDirectory.Get(),
+            WorkerSettings = onnx.ToSettings(),
+        };
+    }
+
+    /// <summary>Where prepared models (images, baked ONNX models) are kept.</summary>
+    public string CacheDirectory { get; init; } = Demo.CacheDirectory.Get();
+
+    /// <summary>The settings a worker gets in its arguments to open models as this catalog would (name=value).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> WorkerSettings { get; init; } = [];
+
+    /// <summary>The catalog a worker builds from the settings in its arguments.</summary>
+    /// <exception cref="ArgumentException">A setting is malformed.</exception>
+    public static BackendCatalog FromWorkerSettings(IEnumerable<KeyValuePair<string, string>> settings) =>
+        Create(OnnxBackendOptions.FromSettings(settings));
 
     /// <param name="backends">Each with its own name and default file name.</param>
     /// <exception cref="ArgumentException">Two backends share a name or a default file name, or there is none.</exception>
@@ -125,16 +147,5 @@ internal sealed class BackendCatalog
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// The ONNX backend's options, from SHARPSERVE_ONNX_* and the cache directory as they are when a model is
-    /// prepared or opened ('serve' sets some of them from its flags first; worker processes inherit them).
-    /// </summary>
-    private static OnnxBackendOptions OnnxOptionsFromEnvironment()
-    {
-        var problems = new List<string>();
-        OnnxBackendOptions options = OnnxBackendOptions.FromEnvironment(problems, CacheDirectory.Get());
-        return problems.Count == 0 ? options : throw new ModelLoadException(string.Join("; ", problems));
     }
 }

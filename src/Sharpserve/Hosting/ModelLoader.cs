@@ -15,7 +15,6 @@ namespace Sharpserve.Hosting;
 /// </summary>
 internal static class ModelLoader
 {
-    private static BackendCatalog Catalog => BackendCatalog.Default;
 
     /// <summary>
     /// The path of a valid prepared form of <paramref name="sourcePath"/>, built or rebuilt in the cache directory
@@ -24,19 +23,21 @@ internal static class ModelLoader
     /// <param name="sourcePath">The model file (e.g. a fastText .bin) or an image made by 'sharpserve prepare'.</param>
     /// <param name="cacheDirectory">Where images are kept; null means SHARPSERVE_CACHE_DIR or its default.</param>
     /// <exception cref="ModelLoadException">The model or the image is unusable; the message names the file.</exception>
-    public static string PrepareImage(string sourcePath, string? cacheDirectory) =>
-        Prepare(sourcePath, cacheDirectory, outputPath: null).ImagePath;
+    /// <param name="catalog">The backends with their settings; null: the defaults.</param>
+    public static string PrepareImage(string sourcePath, string? cacheDirectory, BackendCatalog? catalog = null) =>
+        Prepare(sourcePath, cacheDirectory, outputPath: null, catalog).ImagePath;
 
     /// <summary>A Sharpserve model image (mapped by a worker, so loading it costs little CPU), not e.g. an ONNX model.</summary>
     public static bool IsModelImage(string preparedPath) => ModelImage.HasImageMagic(preparedPath);
 
     /// <summary>Opens a prepared model (from <see cref="Prepare"/>) with the backend that reads it, for thread mode and workers.</summary>
     /// <exception cref="ModelLoadException">The model is unusable; the message names it.</exception>
-    public static IModel Open(string preparedPath, string modelName)
+    public static IModel Open(string preparedPath, string modelName, BackendCatalog? catalog = null)
     {
         ArgumentNullException.ThrowIfNull(preparedPath);
-        CheckLocalFile(preparedPath);
-        return Catalog.Get(preparedPath).Open(preparedPath, modelName);
+        catalog ??= BackendCatalog.Default;
+        CheckLocalFile(preparedPath, catalog);
+        return catalog.Get(preparedPath).Open(preparedPath, modelName);
     }
 
     /// <summary>
@@ -44,33 +45,18 @@ internal static class ModelLoader
     /// without a session (an ONNX front would otherwise fault in every prepacked weight page a second time).
     /// </summary>
     /// <exception cref="ModelLoadException">The model is unusable; the message names it.</exception>
-    public static ModelDescription Describe(string preparedPath, string modelName)
+    public static ModelDescription Describe(string preparedPath, string modelName, BackendCatalog? catalog = null)
     {
         ArgumentNullException.ThrowIfNull(preparedPath);
-        CheckLocalFile(preparedPath);
-        return Catalog.Get(preparedPath).Describe(preparedPath, modelName);
+        catalog ??= BackendCatalog.Default;
+        CheckLocalFile(preparedPath, catalog);
+        return catalog.Get(preparedPath).Describe(preparedPath, modelName);
     }
 
     /// <summary>Prepares the model in the default cache directory (unless it is prepared already) and opens it.</summary>
     /// <exception cref="ModelLoadException">The model is unusable; the message names it.</exception>
-    public static IModel Load(string path, string modelName) => Open(PrepareImage(path, null), modelName);
-
-    /// <summary>
-    /// Sets ONNX Runtime's intra-op threads per session so that executors × intra-op threads fill the cores
-    /// without oversubscribing them: cores / <paramref name="executors"/>, at least 1 (e.g. 1 with the default
-    /// one executor per core; 2 for one worker on a 2-core machine, so a batch uses both cores). Written to
-    /// SHARPSERVE_ONNX_INTRA_OP_THREADS, which worker processes inherit; an operator's own value wins.
-    /// </summary>
-    /// <param name="executors">Executor threads of one model in all processes (threads, or workers × worker threads).</param>
-    public static void SetDefaultOnnxIntraOpThreads(int executors)
-    {
-        const string Variable = "SHARPSERVE_ONNX_INTRA_OP_THREADS";
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)))
-        {
-            int threads = IntraOpThreadsFor(Environment.ProcessorCount, executors);
-            Environment.SetEnvironmentVariable(Variable, threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-    }
+    public static IModel Load(string path, string modelName, BackendCatalog? catalog = null) =>
+        Open(PrepareImage(path, null, catalog), modelName, catalog);
 
     /// <summary>Intra-op threads per session for <paramref name="executors"/> executors on <paramref name="cores"/> cores.</summary>
     public static int IntraOpThreadsFor(int cores, int executors) => Math.Max(1, cores / Math.Max(1, executors));
@@ -78,10 +64,11 @@ internal static class ModelLoader
     /// <summary>
     /// Prepares into the cache directory, or at <paramref name="outputPath"/> when given, and says what was done.
     /// </summary>
-    public static ModelImagePreparation Prepare(string sourcePath, string? cacheDirectory, string? outputPath)
+    public static ModelImagePreparation Prepare(string sourcePath, string? cacheDirectory, string? outputPath, BackendCatalog? catalog = null)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
-        CheckLocalFile(sourcePath);
+        catalog ??= BackendCatalog.Default;
+        CheckLocalFile(sourcePath, catalog);
         if (ModelImage.HasImageMagic(sourcePath))
         {
             if (outputPath is not null)
@@ -93,12 +80,12 @@ internal static class ModelLoader
             return new ModelImagePreparation(Path.GetFullPath(sourcePath), ModelImagePreparationAction.Reused, "");
         }
 
-        IModelBackend backend = Catalog.Get(sourcePath);
-        string directory = cacheDirectory ?? CacheDirectory.Get();
+        IModelBackend backend = catalog.Get(sourcePath);
+        string directory = cacheDirectory ?? catalog.CacheDirectory;
         return backend.Prepare(sourcePath, new ModelPreparationContext(directory, new ModelImageCache(directory), outputPath));
     }
 
-    private static void CheckLocalFile(string path)
+    private static void CheckLocalFile(string path, BackendCatalog catalog)
     {
         if (path.Contains("://", StringComparison.Ordinal))
         {
@@ -107,7 +94,7 @@ internal static class ModelLoader
 
         if (Directory.Exists(path))
         {
-            throw new ModelLoadException($"{path}: is a directory; give the model file (e.g. {string.Join(" or ", Catalog.Backends.Select(b => b.DefaultFileName))})");
+            throw new ModelLoadException($"{path}: is a directory; give the model file (e.g. {string.Join(" or ", catalog.Backends.Select(b => b.DefaultFileName))})");
         }
 
         if (!File.Exists(path))

@@ -64,9 +64,10 @@ internal static class WorkerCommand
         IModel model;
         try
         {
-            model = ModelLoader.Load(modelPath, name);
+            // The front prepared the model; the worker opens it as the front's settings say, given in its arguments.
+            model = ModelLoader.Open(modelPath, name, BackendCatalog.FromWorkerSettings(ParseSettings(settings)));
         }
-        catch (ModelLoadException ex)
+        catch (Exception ex) when (ex is ModelLoadException or ArgumentException)
         {
             Console.Error.WriteLine($"cannot load the model: {ex.Message}");
             return 1;
@@ -94,6 +95,21 @@ internal static class WorkerCommand
             return await host.ServeAsync(connection, onReady: () => Console.Error.WriteLine(
                 $"ready: model '{name}' mapped ({model.MappedBytes} bytes), {threads} executor thread(s), {GcMode()}"));
         }
+    }
+
+    /// <summary>NAME=VALUE pairs from --setting arguments.</summary>
+    private static List<KeyValuePair<string, string>> ParseSettings(string[] settings)
+    {
+        var pairs = new List<KeyValuePair<string, string>>(settings.Length);
+        foreach (string setting in settings)
+        {
+            int equals = setting.IndexOf('=', StringComparison.Ordinal);
+            pairs.Add(equals > 0
+                ? new(setting[..equals], setting[(equals + 1)..])
+                : throw new ArgumentException($"--setting must be NAME=VALUE, got '{setting}'"));
+        }
+
+        return pairs;
     }
 
     /// <summary>e.g. "Server GC, concurrent off": the mode the runtime chose (Sharpserve.csproj, or DOTNET_gcServer / DOTNET_gcConcurrent).</summary>
