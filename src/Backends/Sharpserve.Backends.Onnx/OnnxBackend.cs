@@ -115,7 +115,9 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
     /// Bakes <paramref name="path"/> into <see cref="OnnxBackendOptions.CacheDirectory"/> (for <c>sharpserve
     /// prepare</c>) and returns the baked model's path and whether it was built now.
     /// </summary>
-    public (string BakedPath, bool Built, string Reason) Bake(string path)
+    /// <param name="path">The model file.</param>
+    /// <param name="progress">Told what is observable of the bake (<see cref="OnnxBakeCache.Prepare"/>); null for nothing.</param>
+    public (string BakedPath, bool Built, string Reason) Bake(string path, IProgress<ProgressReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked))
@@ -124,7 +126,7 @@ public sealed class OnnxBackend(OnnxBackendOptions options) : IModelBackend
         }
 
         string cacheDirectory = Options.CacheDirectory ?? throw new InvalidOperationException("no cache directory configured");
-        OnnxBakeCache.Result result = OnnxBakeCache.Prepare(OnnxModelValidator.Validate(path), cacheDirectory);
+        OnnxBakeCache.Result result = OnnxBakeCache.Prepare(OnnxModelValidator.Validate(path), cacheDirectory, progress);
         return (result.Baked.Path, result.Built, result.Reason);
     }
 

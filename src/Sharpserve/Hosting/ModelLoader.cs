@@ -109,7 +109,7 @@ internal static class ModelLoader
     /// returns the baked model.onnx; with SHARPSERVE_ONNX_SHARING other than prepacked, or when baking fails and
     /// the noprepack fallback is on, the source itself.
     /// </summary>
-    private static ModelImagePreparation PrepareOnnx(string sourcePath, string? cacheDirectory, string? outputPath)
+    private static ModelImagePreparation PrepareOnnx(string sourcePath, string? cacheDirectory, string? outputPath, IProgress<ProgressReport>? progress)
     {
         if (outputPath is not null)
         {
@@ -117,6 +117,7 @@ internal static class ModelLoader
         }
 
         OnnxBackend backend = CreateOnnxBackend(cacheDirectory);
+        progress?.Report(new ProgressReport("validating the model"));
         backend.Validate(sourcePath); // an invalid model fails here, with no fallback
         if (backend.Options.Sharing != OnnxWeightSharing.Prepacked)
         {
@@ -125,7 +126,7 @@ internal static class ModelLoader
 
         try
         {
-            (string bakedPath, bool built, string reason) = backend.Bake(sourcePath);
+            (string bakedPath, bool built, string reason) = backend.Bake(sourcePath, progress);
             return new ModelImagePreparation(bakedPath, built ? ModelImagePreparationAction.Built : ModelImagePreparationAction.Reused, reason);
         }
         catch (ModelLoadException e) when (backend.Options.FallbackToNoPrepack)
@@ -145,7 +146,8 @@ internal static class ModelLoader
     /// <summary>
     /// Prepares into the cache directory, or at <paramref name="outputPath"/> when given, and says what was done.
     /// </summary>
-    public static ModelImagePreparation Prepare(string sourcePath, string? cacheDirectory, string? outputPath)
+    /// <param name="progress">Told how a build or bake goes, for a display; null (the default) for nothing.</param>
+    public static ModelImagePreparation Prepare(string sourcePath, string? cacheDirectory, string? outputPath, IProgress<ProgressReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
         CheckLocalFile(sourcePath);
@@ -162,17 +164,17 @@ internal static class ModelLoader
 
         if (new OnnxBackend().CanLoad(sourcePath))
         {
-            return PrepareOnnx(sourcePath, cacheDirectory, outputPath);
+            return PrepareOnnx(sourcePath, cacheDirectory, outputPath, progress);
         }
 
         IModelImageBackend backend = FindBackend(sourcePath);
         if (outputPath is not null)
         {
             string directory = Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
-            return new ModelImageCache(directory).PrepareAt(sourcePath, outputPath, backend);
+            return new ModelImageCache(directory).PrepareAt(sourcePath, outputPath, backend, progress);
         }
 
-        return new ModelImageCache(cacheDirectory ?? CacheDirectory.Get()).Prepare(sourcePath, backend);
+        return new ModelImageCache(cacheDirectory ?? CacheDirectory.Get()).Prepare(sourcePath, backend, progress);
     }
 
     private static void CheckLocalFile(string path)
