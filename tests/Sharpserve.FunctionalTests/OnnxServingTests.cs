@@ -297,8 +297,8 @@ public sealed class OnnxServingTests
         string cache = Directory.CreateTempSubdirectory("sharpserve-onnx-start-").FullName;
         try
         {
-            ModelSource onnx = Cli.ServeCommand.OpenSource(ModelPath("matmul"), "m", cache, inWorkers: true);
-            ModelSource fastText = Cli.ServeCommand.OpenSource(TestServer.DemoModelPath, "langid", cache, inWorkers: true);
+            ModelSource onnx = Sharpserve.Cli.ServeCommand.OpenSource(ModelPath("matmul"), "m", cache, inWorkers: true);
+            ModelSource fastText = Sharpserve.Cli.ServeCommand.OpenSource(TestServer.DemoModelPath, "langid", cache, inWorkers: true);
             using IModel onnxModel = onnx.Model;
             using IModel fastTextModel = fastText.Model;
 
