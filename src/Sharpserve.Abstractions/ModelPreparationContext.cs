@@ -9,4 +9,5 @@ namespace Sharpserve.Abstractions;
 /// Where <c>sharpserve prepare --output</c> asked for the prepared form, or null for the cache directory. A backend
 /// whose prepared form cannot live at a path of the user's choosing refuses it with a <see cref="ModelLoadException"/>.
 /// </param>
-public sealed record ModelPreparationContext(string CacheDirectory, IModelImageCache Images, string? OutputPath = null);
+/// <param name="Progress">Told how a build or bake goes, for a display; null for nothing.</param>
+public sealed record ModelPreparationContext(string CacheDirectory, IModelImageCache Images, string? OutputPath = null, IProgress<ProgressReport>? Progress = null);

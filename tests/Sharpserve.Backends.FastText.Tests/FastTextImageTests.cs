@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
+using Sharpserve.Testing;
 using Xunit.Abstractions;
 
 namespace Sharpserve.Backends.FastText.Tests;
@@ -125,6 +126,26 @@ public sealed class FastTextImageTests(ITestOutputHelper output) : IDisposable
 
         Assert.StartsWith(damage + ".ssimg: ", error.Message, StringComparison.Ordinal);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("hs-sub")] // with the hierarchical-softmax tree
+    [InlineData("softmax-ng2")]
+    public void WriteImage_AnnouncesTheExactImageLength_ForProgress(string model)
+    {
+        string path = _temp.File(model + ".ssimg");
+        var progress = new RecordingProgress();
+        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite))
+        {
+            var writer = new ModelImageWriter(file, _backend.Name, _backend.ImageFormatVersion, default) { Progress = progress };
+            _backend.WriteImage(FastTextTestData.ModelPath(model), writer);
+            writer.Complete();
+        }
+
+        long length = new FileInfo(path).Length;
+        Assert.NotEmpty(progress.Reports);
+        Assert.All(progress.Reports, r => Assert.Equal(length, r.BytesTotal));
+        Assert.Equal(length, progress.Reports[^1].BytesDone);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Sharpserve.Abstractions;
+using Sharpserve.Testing;
 
 namespace Sharpserve.Backends.Onnx.Tests;
 
@@ -55,6 +56,25 @@ public sealed class OnnxBakeCacheTests : IDisposable
         Assert.Equal(new FileInfo(Path.Combine(Path.GetDirectoryName(baked)!, "model.data")).Length, model.MappedBytes);
         Assert.Single(Directory.GetDirectories(Path.Combine(_temp.File("cache"), "onnx")), d => !d.EndsWith("sources", StringComparison.Ordinal));
         AssertMatchesReference(model, "mlp_classifier");
+    }
+
+    [Fact]
+    public void Bake_ReportsHashingOptimizingAndChecking_AndNothingOfTheBakeAfterIt()
+    {
+        string source = OnnxTestData.Model("external/model");
+        long sourceBytes = new FileInfo(source).Length + new FileInfo(Path.Combine(OnnxTestData.Directory, "external", "weights.bin")).Length;
+        var progress = new RecordingProgress();
+
+        Backend().Bake(source, progress);
+
+        // ONNX Runtime's writing is seen only if a poll falls while its files grow; the rest is always reported.
+        IReadOnlyList<string> steps = progress.Steps;
+        Assert.Equal(
+            [OnnxBakeCache.HashingStep, OnnxBakeCache.OptimizingStep, OnnxBakeCache.CheckingStep],
+            steps.Where(s => s != OnnxBakeCache.WritingStep));
+        Assert.Equal(OnnxBakeCache.CheckingStep, steps[^1]);
+        Assert.Equal(new ProgressReport(OnnxBakeCache.HashingStep, sourceBytes, sourceBytes), progress.Reports.Last(r => r.Step == OnnxBakeCache.HashingStep));
+        Assert.All(progress.Reports, r => Assert.Equal(r.Step == OnnxBakeCache.HashingStep ? sourceBytes : null, r.BytesTotal));
     }
 
     [Fact]

@@ -90,10 +90,11 @@ public sealed class ModelImageTests : IDisposable
         (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync($"prepare \"{ModelPath}\" --cache-dir \"{CacheDir}\"");
         string image = stdout.TrimEnd('\n');
         DateTime written = File.GetLastWriteTimeUtc(image);
-        (int againExit, string again, _) = await SharpserveProcess.RunAsync($"prepare \"{ModelPath}\" --cache-dir \"{CacheDir}\"");
+        (int againExit, string again, string againError) = await SharpserveProcess.RunAsync($"prepare \"{ModelPath}\" --cache-dir \"{CacheDir}\"");
 
         Assert.True(exitCode == 0, stderr);
-        Assert.Equal("", stderr);
+        Assert.StartsWith($"built model image {image} (", Assert.Single(stderr.TrimEnd('\n').Split('\n')), StringComparison.Ordinal);
+        Assert.Equal($"reused model image {image} (up to date)\n", againError);
         Assert.Single(stdout.TrimEnd('\n').Split('\n'));
         Assert.Equal(CacheDir, Path.GetDirectoryName(image));
         Assert.EndsWith(".ssimg", image, StringComparison.Ordinal);

@@ -296,8 +296,8 @@ public sealed class OnnxServingTests
         string cache = Directory.CreateTempSubdirectory("sharpserve-onnx-start-").FullName;
         try
         {
-            ModelSource onnx = Cli.ServeCommand.OpenSource(ModelPath("matmul"), "m", BackendCatalog.Create(new OnnxBackendOptions { CacheDirectory = cache }), inWorkers: true);
-            ModelSource fastText = Cli.ServeCommand.OpenSource(TestServer.DemoModelPath, "langid", BackendCatalog.Create(new OnnxBackendOptions { CacheDirectory = cache }), inWorkers: true);
+            ModelSource onnx = Sharpserve.Cli.ServeCommand.OpenSource(ModelPath("matmul"), "m", BackendCatalog.Create(new OnnxBackendOptions { CacheDirectory = cache }), inWorkers: true);
+            ModelSource fastText = Sharpserve.Cli.ServeCommand.OpenSource(TestServer.DemoModelPath, "langid", BackendCatalog.Create(new OnnxBackendOptions { CacheDirectory = cache }), inWorkers: true);
 
             Assert.Null(onnx.Model); // process mode: the front only describes the models
             Assert.Null(fastText.Model);

@@ -65,8 +65,8 @@ public sealed class FastTextBackend : IModelImageBackend
         ArgumentNullException.ThrowIfNull(sourcePath);
         ArgumentNullException.ThrowIfNull(context);
         return context.OutputPath is { } outputPath
-            ? context.Images.PrepareAt(sourcePath, outputPath, this)
-            : context.Images.Prepare(sourcePath, this);
+            ? context.Images.PrepareAt(sourcePath, outputPath, this, context.Progress)
+            : context.Images.Prepare(sourcePath, this, context.Progress);
     }
 
     /// <summary>

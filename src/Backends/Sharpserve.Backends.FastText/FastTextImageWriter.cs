@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
 
@@ -37,9 +38,21 @@ internal static class FastTextImageWriter
             SamplingThreshold = args.SamplingThreshold,
             TokenCount = source.TokenCount,
         };
+        int stringBytes = DictionaryStringBytes(source);
+        long inputBytes = (long)source.InputRows * args.Dim * sizeof(float);
+        long outputBytes = (long)source.OutputRows * args.Dim * sizeof(float);
+
+        // Every section's length is known before the first is written, so progress reports carry the image's length.
+        long argsBytes = Unsafe.SizeOf<FastTextImageArgs>();
+        long entriesBytes = (long)source.EntryCount * Unsafe.SizeOf<FastTextImageEntry>();
+        long tableBytes = (long)FastTextImageLayout.TableSlots(source.EntryCount) * sizeof(int);
+        writer.ExpectSections(source.Tree is { } planned
+            ? [argsBytes, entriesBytes, stringBytes, tableBytes, 2L * planned.Left.Length * sizeof(int), inputBytes, outputBytes]
+            : [argsBytes, entriesBytes, stringBytes, tableBytes, inputBytes, outputBytes]);
+
         writer.WriteSection(FastTextImageLayout.Args, new ReadOnlySpan<FastTextImageArgs>(in header), ModelImageSectionFlags.VerifyOnOpen);
 
-        WriteDictionary(source, writer);
+        WriteDictionary(source, writer, stringBytes);
 
         if (source.Tree is { } tree)
         {
@@ -53,15 +66,15 @@ internal static class FastTextImageWriter
             writer.WriteSection<int>(FastTextImageLayout.Tree, nodes, ModelImageSectionFlags.VerifyOnOpen);
         }
 
-        CopyMatrix(writer, FastTextImageLayout.Input, (long)source.InputRows * args.Dim * sizeof(float), source.GetInputBytes);
-        CopyMatrix(writer, FastTextImageLayout.Output, (long)source.OutputRows * args.Dim * sizeof(float), source.GetOutputBytes);
+        CopyMatrix(writer, FastTextImageLayout.Input, inputBytes, source.GetInputBytes);
+        CopyMatrix(writer, FastTextImageLayout.Output, outputBytes, source.GetOutputBytes);
     }
 
-    private static void WriteDictionary(FastTextSourceFile source, ModelImageWriter writer)
+    // The bytes of all dictionary entries, which the strings section holds back to back.
+    private static int DictionaryStringBytes(FastTextSourceFile source)
     {
-        int size = source.EntryCount;
         long totalBytes = 0;
-        for (int id = 0; id < size; id++)
+        for (int id = 0; id < source.EntryCount; id++)
         {
             totalBytes += source.GetEntryLength(id);
         }
@@ -72,9 +85,16 @@ internal static class FastTextImageWriter
                 $"{source.FileName}: the dictionary's entries total {totalBytes} bytes; a fastText image holds at most {Array.MaxLength}");
         }
 
+        return (int)totalBytes;
+    }
+
+    private static void WriteDictionary(FastTextSourceFile source, ModelImageWriter writer, int stringBytes)
+    {
+        int size = source.EntryCount;
+
         // Prepare-time buffers: the running server reads all of this in place from the image.
         var entries = new FastTextImageEntry[size];
-        var strings = new byte[totalBytes];
+        var strings = new byte[stringBytes];
         int offset = 0;
         for (int id = 0; id < size; id++)
         {

@@ -96,6 +96,7 @@ public sealed class OnnxBackend : IModelBackend
         }
 
         OnnxBackendOptions options = Options with { CacheDirectory = context.CacheDirectory };
+        context.Progress?.Report(new ProgressReport("validating the model"));
         OnnxModelFile file = OnnxModelValidator.Validate(sourcePath); // an invalid model fails here, with no fallback
         if (options.Sharing != OnnxWeightSharing.Prepacked)
         {
@@ -104,7 +105,7 @@ public sealed class OnnxBackend : IModelBackend
 
         try
         {
-            OnnxBakeCache.Result result = OnnxBakeCache.Prepare(file, context.CacheDirectory);
+            OnnxBakeCache.Result result = OnnxBakeCache.Prepare(file, context.CacheDirectory, context.Progress);
             return new ModelImagePreparation(
                 result.Baked.Path, result.Built ? ModelImagePreparationAction.Built : ModelImagePreparationAction.Reused, result.Reason);
         }
@@ -183,7 +184,9 @@ public sealed class OnnxBackend : IModelBackend
     /// Bakes <paramref name="path"/> into <see cref="OnnxBackendOptions.CacheDirectory"/> and returns the baked
     /// model's path, whether it was built now, and why.
     /// </summary>
-    public (string BakedPath, bool Built, string Reason) Bake(string path)
+    /// <param name="path">The model file.</param>
+    /// <param name="progress">Told what is observable of the bake (<see cref="OnnxBakeCache.Prepare"/>); null for nothing.</param>
+    public (string BakedPath, bool Built, string Reason) Bake(string path, IProgress<ProgressReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (OnnxBakeCache.IsBaked(path, out OnnxModelFile? baked))
@@ -192,7 +195,7 @@ public sealed class OnnxBackend : IModelBackend
         }
 
         string cacheDirectory = Options.CacheDirectory ?? throw new InvalidOperationException("no cache directory configured");
-        OnnxBakeCache.Result result = OnnxBakeCache.Prepare(OnnxModelValidator.Validate(path), cacheDirectory);
+        OnnxBakeCache.Result result = OnnxBakeCache.Prepare(OnnxModelValidator.Validate(path), cacheDirectory, progress);
         return (result.Baked.Path, result.Built, result.Reason);
     }
 

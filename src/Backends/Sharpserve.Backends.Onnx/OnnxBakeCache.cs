@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
@@ -27,12 +28,21 @@ internal static class OnnxBakeCache
     public const string DataFileName = "model.data";
     public const string ManifestFileName = "bake.json";
 
+    /// <summary>The steps a bake reports: ONNX Runtime says nothing while it works, so what is observable is reported.</summary>
+    internal const string HashingStep = "hashing the source";
+    internal const string OptimizingStep = "optimizing in ONNX Runtime";
+    internal const string WritingStep = "writing the baked model";
+    internal const string CheckingStep = "checking the baked model";
+
+    // How often the files ONNX Runtime writes are measured while it bakes.
+    private static readonly TimeSpan s_writePollInterval = TimeSpan.FromMilliseconds(200);
+
     /// <summary>What <see cref="Prepare"/> did: the baked model to load, whether it was built, and why.</summary>
     public sealed record Result(OnnxModelFile Baked, bool Built, string Reason);
 
-    public static string FolderFor(OnnxModelFile source, string cacheDirectory, out string key)
+    public static string FolderFor(OnnxModelFile source, string cacheDirectory, out string key, IProgress<ProgressReport>? progress = null)
     {
-        key = ComputeKey(source, cacheDirectory);
+        key = ComputeKey(source, cacheDirectory, progress);
         var name = new StringBuilder();
         foreach (char c in Path.GetFileNameWithoutExtension(source.Path))
         {
@@ -49,10 +59,13 @@ internal static class OnnxBakeCache
     }
 
     /// <summary>Returns the baked form of <paramref name="source"/>, baking it when missing or stale.</summary>
+    /// <param name="source">The validated model.</param>
+    /// <param name="cacheDirectory">Where baked models are kept.</param>
+    /// <param name="progress">Told what is observable of the bake (hashing, optimizing, bytes written so far); null for nothing.</param>
     /// <exception cref="ModelLoadException">Baking failed; the message says why.</exception>
-    public static Result Prepare(OnnxModelFile source, string cacheDirectory)
+    public static Result Prepare(OnnxModelFile source, string cacheDirectory, IProgress<ProgressReport>? progress = null)
     {
-        string folder = FolderFor(source, cacheDirectory, out string key);
+        string folder = FolderFor(source, cacheDirectory, out string key, progress);
         string? problem = CheckBaked(folder, key, out OnnxModelFile? baked);
         if (problem is null)
         {
@@ -61,13 +74,14 @@ internal static class OnnxBakeCache
 
         try
         {
-            Bake(source, folder, key);
+            Bake(source, folder, key, progress);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ModelLoadException($"{Path.GetFileName(source.Path)}: cannot write the baked model under {cacheDirectory}: {e.Message}", e);
         }
 
+        progress?.Report(new ProgressReport(CheckingStep));
         string? after = CheckBaked(folder, key, out baked);
         return after is null
             ? new Result(baked!, Built: true, problem)
@@ -129,7 +143,7 @@ internal static class OnnxBakeCache
         }
     }
 
-    private static void Bake(OnnxModelFile source, string folder, string key)
+    private static void Bake(OnnxModelFile source, string folder, string key, IProgress<ProgressReport>? progress)
     {
         string parent = Path.GetDirectoryName(folder)!;
         Directory.CreateDirectory(parent);
@@ -145,6 +159,7 @@ internal static class OnnxBakeCache
                 // and they are not worth sharing.
                 options.AddSessionConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
                 options.AddSessionConfigEntry("session.save_external_prepacked_constant_initializers", "1");
+                Timer? poll = progress is null ? null : PollWrittenBytes(temp, progress);
                 try
                 {
                     using var session = new InferenceSession(source.Path, options);
@@ -155,6 +170,8 @@ internal static class OnnxBakeCache
                 }
                 finally
                 {
+                    StopPolling(poll);
+
                     // The session held a private prepacked copy of every weight; the process that baked (the front,
                     // in process mode) keeps serving, so give it back rather than carry it as anonymous memory.
                     NativeHeap.Trim();
@@ -190,6 +207,50 @@ internal static class OnnxBakeCache
             {
                 Directory.Delete(temp, recursive: true);
             }
+        }
+    }
+
+    // ONNX Runtime optimizes first and writes the files at the end of the session's creation; it reports neither,
+    // so the bake shows as optimizing until a file appears, then as the bytes written so far (the final size is not
+    // known in advance: prepacked weights take another layout than the source's).
+    private static Timer PollWrittenBytes(string folder, IProgress<ProgressReport> progress)
+    {
+        progress.Report(new ProgressReport(OptimizingStep));
+        return new Timer(
+            _ =>
+            {
+                long written = 0;
+                try
+                {
+                    foreach (FileInfo file in new DirectoryInfo(folder).EnumerateFiles())
+                    {
+                        written += file.Length;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return; // the folder is being published or removed: nothing more to show
+                }
+
+                progress.Report(written > 0 ? new ProgressReport(WritingStep, written) : new ProgressReport(OptimizingStep));
+            },
+            null,
+            s_writePollInterval,
+            s_writePollInterval);
+    }
+
+    // Returns once no poll runs any more, so no report of the bake's files can follow the next step's.
+    private static void StopPolling(Timer? poll)
+    {
+        if (poll is null)
+        {
+            return;
+        }
+
+        using var stopped = new ManualResetEvent(false);
+        if (poll.Dispose(stopped))
+        {
+            stopped.WaitOne();
         }
     }
 
@@ -262,9 +323,9 @@ internal static class OnnxBakeCache
     }
 
     /// <summary>(content hash of the model and its external files, ORT version, CPU features, bake format) as one string.</summary>
-    private static string ComputeKey(OnnxModelFile source, string cacheDirectory)
+    private static string ComputeKey(OnnxModelFile source, string cacheDirectory, IProgress<ProgressReport>? progress)
     {
-        UInt128 content = ContentHash(source, cacheDirectory);
+        UInt128 content = ContentHash(source, cacheDirectory, progress);
         return string.Create(CultureInfo.InvariantCulture,
             $"v{BakeFormatVersion};content={content:x32};ort={OrtEnv.Instance().GetVersionString()};cpu={CpuFeatures()}");
     }
@@ -279,7 +340,7 @@ internal static class OnnxBakeCache
     // is memoized under CACHE/onnx/sources/ keyed by the model's path and trusted while every file's path, size
     // and modification time are unchanged (the model-image cache's rule, without ctime and inode, which .NET
     // does not expose).
-    private static UInt128 ContentHash(OnnxModelFile source, string cacheDirectory)
+    private static UInt128 ContentHash(OnnxModelFile source, string cacheDirectory, IProgress<ProgressReport>? progress)
     {
         string memoPath = Path.Combine(Path.GetFullPath(cacheDirectory), "onnx", "sources",
             $"{XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(source.Path)):x16}.json");
@@ -290,11 +351,18 @@ internal static class OnnxBakeCache
         }
 
         var hash = new XxHash128();
-        HashFile(hash, source.Path);
+        long total = 0;
+        foreach (string path in source.ExternalFiles.Prepend(source.Path))
+        {
+            total += new FileInfo(path).Length;
+        }
+
+        long done = 0;
+        HashFile(hash, source.Path, progress, ref done, total);
         foreach (string external in source.ExternalFiles.Order(StringComparer.Ordinal))
         {
             hash.Append(Encoding.UTF8.GetBytes(Path.GetRelativePath(Path.GetDirectoryName(source.Path)!, external)));
-            HashFile(hash, external);
+            HashFile(hash, external, progress, ref done, total);
         }
 
         UInt128 content = hash.GetCurrentHashAsUInt128();
@@ -367,10 +435,32 @@ internal static class OnnxBakeCache
         }
     }
 
-    private static void HashFile(XxHash128 hash, string path)
+    // Hashes one file, adding its bytes to done (of total, all files) as they are read.
+    private static void HashFile(XxHash128 hash, string path, IProgress<ProgressReport>? progress, ref long done, long total)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        hash.Append(stream);
+        if (progress is null)
+        {
+            hash.Append(stream);
+            done += stream.Length;
+            return;
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int read;
+            while ((read = stream.Read(buffer)) > 0)
+            {
+                hash.Append(buffer.AsSpan(0, read));
+                done += read;
+                progress.Report(new ProgressReport(HashingStep, done, total));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>The architecture and the kernel's CPU feature flags (x86 "flags", Arm "Features"), hashed.</summary>

@@ -15,6 +15,12 @@ namespace Sharpserve.Abstractions.Images;
 /// </summary>
 public sealed class ModelImageWriter
 {
+    /// <summary>The step named in this writer's <see cref="Progress"/> reports.</summary>
+    public const string ProgressStep = "writing the model image";
+
+    // A report per megabyte keeps a display current without costing anything next to the copy.
+    private const long ProgressReportBytes = 1 << 20;
+
     private static readonly byte[] s_zeros = new byte[ModelImageFormat.HeaderSize];
 
     private readonly Stream _destination;
@@ -32,6 +38,8 @@ public sealed class ModelImageWriter
     private int _sectionElementSize;
     private ModelImageSectionFlags _sectionFlags;
     private bool _completed;
+    private long? _expectedLength;
+    private long _reportedPosition;
 
     /// <param name="destination">A writable, seekable stream positioned where the image starts (usually 0).</param>
     /// <param name="backendName">The backend whose sections follow, 1..16 ASCII characters, e.g. "fasttext".</param>
@@ -67,6 +75,36 @@ public sealed class ModelImageWriter
 
     /// <summary>Total bytes of the image; final after <see cref="Complete"/>.</summary>
     public long Length => _position;
+
+    /// <summary>
+    /// Receives the bytes written so far (step <see cref="ProgressStep"/>), about every megabyte and on
+    /// <see cref="Complete"/>, with the image's final length once a backend has announced it
+    /// (<see cref="ExpectSections"/>). Null (the default) reports nothing.
+    /// </summary>
+    public IProgress<ProgressReport>? Progress { get; init; }
+
+    /// <summary>
+    /// Announces the lengths in bytes of the sections still to be written, in order, so that progress reports carry
+    /// the image's final length; without it they say the length is not known. It changes nothing in the image.
+    /// </summary>
+    public void ExpectSections(ReadOnlySpan<long> sectionLengths)
+    {
+        ThrowIfCompleted();
+        if (_sectionName is not null)
+        {
+            throw new InvalidOperationException($"section '{_sectionName}' is still open");
+        }
+
+        // The layout Complete produces: each section at the next 64-byte boundary, then the table, aligned.
+        long end = _position - _start;
+        foreach (long length in sectionLengths)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(length, nameof(sectionLengths));
+            end = ModelImageFormat.AlignUp(end) + length;
+        }
+
+        _expectedLength = ModelImageFormat.AlignUp(end) + ((long)(_sections.Count + sectionLengths.Length) * ModelImageFormat.SectionEntrySize);
+    }
 
     /// <summary>Starts a section at the next 64-byte boundary.</summary>
     /// <param name="name">Unique within the image: 1..32 of a-z, 0-9, '.', '_', '-' (by convention "backend.part").</param>
@@ -119,6 +157,10 @@ public sealed class ModelImageWriter
         _destination.Write(data);
         _checksum.Append(data);
         _position += data.Length;
+        if (Progress is not null && _position - _reportedPosition >= ProgressReportBytes)
+        {
+            ReportProgress();
+        }
     }
 
     /// <summary>Appends elements (in this machine's byte order, which images require to be little-endian).</summary>
@@ -196,6 +238,16 @@ public sealed class ModelImageWriter
         _destination.Position = _start + length;
         _destination.Flush();
         _completed = true;
+        if (Progress is not null)
+        {
+            ReportProgress();
+        }
+    }
+
+    private void ReportProgress()
+    {
+        _reportedPosition = _position;
+        Progress!.Report(new ProgressReport(ProgressStep, _position - _start, _expectedLength));
     }
 
     // Writes the source fields and flags, then seals the header with its checksum.

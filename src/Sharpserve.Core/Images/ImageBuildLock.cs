@@ -11,6 +11,9 @@ namespace Sharpserve.Core.Images;
 /// </summary>
 internal sealed class ImageBuildLock : IDisposable
 {
+    /// <summary>The step reported while another builder holds the lock.</summary>
+    internal const string WaitingStep = "waiting for another process building the same image";
+
     private const string Suffix = ".lock";
     private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -24,7 +27,7 @@ internal sealed class ImageBuildLock : IDisposable
     }
 
     /// <exception cref="ModelLoadException">Waited longer than <paramref name="timeout"/>, or the lock file cannot be created.</exception>
-    public static ImageBuildLock Acquire(string imagePath, string sourceName, TimeSpan timeout)
+    public static ImageBuildLock Acquire(string imagePath, string sourceName, TimeSpan timeout, IProgress<ProgressReport>? progress = null)
     {
         string lockPath = imagePath + Suffix;
         long start = Stopwatch.GetTimestamp();
@@ -43,6 +46,7 @@ internal sealed class ImageBuildLock : IDisposable
                         $"{sourceName}: gave up after {timeout.TotalMinutes:0} minutes waiting for another process building {Path.GetFileName(imagePath)} (lock {lockPath})", e);
                 }
 
+                progress?.Report(new ProgressReport(WaitingStep));
                 Thread.Sleep(s_pollInterval);
                 continue;
             }

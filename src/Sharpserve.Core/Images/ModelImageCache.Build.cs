@@ -12,10 +12,14 @@ public sealed partial class ModelImageCache
     // Sequential reads of the source; larger buffers gained nothing measurable on a 1.4 GB model.
     private const int HashBufferBytes = 1 << 20;
 
+    /// <summary>The steps a build reports besides the writer's own (<see cref="ModelImageWriter.ProgressStep"/>).</summary>
+    internal const string HashingStep = "hashing the source";
+    internal const string SyncingStep = "syncing the image to disk";
+
     // Writes the image into a temp file next to its final path, seals it (fsync, read-only), checks it opens,
     // and renames it into place. The source is read through one handle whose fingerprint is taken before and
     // after; if the file changed meanwhile (or its path now names another file) the build is retried once.
-    private void Build(string sourcePath, string imagePath, IModelImageBackend backend)
+    private void Build(string sourcePath, string imagePath, IModelImageBackend backend, IProgress<ProgressReport>? progress)
     {
         string sourceName = Path.GetFileName(sourcePath);
         for (int attempt = 1; ; attempt++)
@@ -23,7 +27,7 @@ public sealed partial class ModelImageCache
             long startNs = SourceFingerprint.ToNanoseconds(_time.GetUtcNow().UtcDateTime);
             using FileStream source = OpenSource(sourcePath);
             SourceFingerprint before = SourceFingerprint.Of(source.SafeFileHandle, sourcePath);
-            UInt128 contentHash = HashContent(source, sourcePath);
+            UInt128 contentHash = HashContent(source, sourcePath, before.Size, progress);
             var record = new ModelImageSource(
                 before.Size,
                 contentHash,
@@ -38,11 +42,14 @@ public sealed partial class ModelImageCache
             {
                 using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 20))
                 {
-                    var writer = new ModelImageWriter(file, backend.Name, backend.ImageFormatVersion, record);
+                    var writer = new ModelImageWriter(file, backend.Name, backend.ImageFormatVersion, record) { Progress = progress };
+                    progress?.Report(new ProgressReport(ModelImageWriter.ProgressStep));
                     backend.WriteImage(sourcePath, writer);
                     writer.Complete();
 
-                    // On disk before the rename, so a crash cannot leave a renamed image with unwritten pages.
+                    // On disk before the rename, so a crash cannot leave a renamed image with unwritten pages. Most
+                    // of the image may still be dirty in the page cache, so this can take as long as writing did.
+                    progress?.Report(new ProgressReport(SyncingStep));
                     file.Flush(flushToDisk: true);
                 }
 
@@ -102,7 +109,7 @@ public sealed partial class ModelImageCache
     }
 
     /// <summary>XXH128 of the whole file, read sequentially from its start.</summary>
-    private static UInt128 HashContent(FileStream source, string sourcePath)
+    private static UInt128 HashContent(FileStream source, string sourcePath, long expectedSize, IProgress<ProgressReport>? progress)
     {
         var hash = new XxHash128();
         byte[] buffer = ArrayPool<byte>.Shared.Rent(HashBufferBytes);
@@ -110,10 +117,12 @@ public sealed partial class ModelImageCache
         {
             long offset = 0;
             int read;
+            progress?.Report(new ProgressReport(HashingStep, 0, expectedSize));
             while ((read = RandomAccess.Read(source.SafeFileHandle, buffer, offset)) > 0)
             {
                 hash.Append(buffer.AsSpan(0, read));
                 offset += read;
+                progress?.Report(new ProgressReport(HashingStep, offset, expectedSize));
             }
 
             return hash.GetCurrentHashAsUInt128();

@@ -62,22 +62,26 @@ public sealed partial class ModelImageCache : IModelImageCache
     }
 
     /// <summary>Returns a valid image for <paramref name="sourcePath"/> in the cache directory, building it if needed.</summary>
+    /// <param name="sourcePath">The model file.</param>
+    /// <param name="backend">The backend that writes its image.</param>
+    /// <param name="progress">Told how a build goes (waiting for another builder, hashing, writing, syncing); null for nothing.</param>
     /// <exception cref="ModelLoadException">The source is unusable, or the image cannot be written; the message names the file.</exception>
-    public ModelImagePreparation Prepare(string sourcePath, IModelImageBackend backend) =>
-        Prepare(sourcePath, GetImagePath(sourcePath), backend, protectForeignFile: false);
+    public ModelImagePreparation Prepare(string sourcePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null) =>
+        Prepare(sourcePath, GetImagePath(sourcePath), backend, protectForeignFile: false, progress);
 
     /// <summary>Returns a valid image for <paramref name="sourcePath"/> at <paramref name="imagePath"/>, building it if needed.</summary>
     /// <exception cref="ModelLoadException">
     /// The source is unusable, the image cannot be written, or <paramref name="imagePath"/> is an existing file
     /// that is neither a model image nor named <c>*.ssimg</c> (so a typo cannot overwrite a model).
     /// </exception>
-    public ModelImagePreparation PrepareAt(string sourcePath, string imagePath, IModelImageBackend backend)
+    public ModelImagePreparation PrepareAt(string sourcePath, string imagePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
-        return Prepare(sourcePath, imagePath, backend, protectForeignFile: true);
+        return Prepare(sourcePath, imagePath, backend, protectForeignFile: true, progress);
     }
 
-    private ModelImagePreparation Prepare(string sourcePath, string imagePath, IModelImageBackend backend, bool protectForeignFile)
+    private ModelImagePreparation Prepare(
+        string sourcePath, string imagePath, IModelImageBackend backend, bool protectForeignFile, IProgress<ProgressReport>? progress)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
         ArgumentNullException.ThrowIfNull(backend);
@@ -103,7 +107,7 @@ public sealed partial class ModelImageCache : IModelImageCache
         }
 
         CreateDirectory(Path.GetDirectoryName(imagePath)!, sourceName);
-        using ImageBuildLock buildLock = ImageBuildLock.Acquire(imagePath, sourceName, LockTimeout);
+        using ImageBuildLock buildLock = ImageBuildLock.Acquire(imagePath, sourceName, LockTimeout, progress);
 
         // Another preparer may have finished while this one waited for the lock.
         fingerprint = ReadFingerprint(sourcePath);
@@ -114,7 +118,7 @@ public sealed partial class ModelImageCache : IModelImageCache
         }
 
         DeleteAbandonedTempFiles(imagePath);
-        Build(sourcePath, imagePath, backend);
+        Build(sourcePath, imagePath, backend, progress);
         return new ModelImagePreparation(imagePath, ModelImagePreparationAction.Built, freshness.Reason);
     }
 

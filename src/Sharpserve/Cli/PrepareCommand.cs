@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Sharpserve.Abstractions;
+using Sharpserve.Abstractions.Images;
+using Sharpserve.Core.Images;
 using Sharpserve.Hosting;
 
 namespace Sharpserve.Cli;
@@ -15,7 +17,9 @@ internal static class PrepareCommand
         serving reads (the matrices, 64-byte aligned, and the precomputed dictionary table and tree). serve
         maps this image instead of the model file, and builds it itself when missing or stale; prepare does it
         ahead of time. An image that is already fresh is reused. An ONNX model is baked into the cache
-        directory (its shared, prepacked form). Prints the path of what serve will load.
+        directory (its shared, prepacked form). Prints the path of what serve will load on stdout; on stderr, a
+        progress bar (a line every few seconds when stderr is not a terminal) and one line saying what was built
+        or reused and how long it took.
         """;
 
     public static Command Create()
@@ -74,8 +78,11 @@ internal static class PrepareCommand
 
         try
         {
+            // stdout is the path alone (scripts read it); how it went goes to stderr.
             BackendCatalog catalog = backends.Build(parsed, Path.GetFullPath(cacheDirectory ?? Demo.CacheDirectory.Get()), Environment.ProcessorCount);
-            Console.Out.WriteLine(ModelLoader.Prepare(model, null, output, catalog).ImagePath);
+            ModelImagePreparation prepared = PreparationProgress.Run(
+                model, Console.Error.WriteLine, progress => ModelLoader.Prepare(model, null, output, catalog, progress));
+            Console.Out.WriteLine(prepared.ImagePath);
             return 0;
         }
         catch (ModelLoadException ex)

@@ -47,7 +47,7 @@ internal sealed partial class ServeCommand
                 return CommandLine.UsageError; // the repository's layout and config.json are configuration, like flags
             }
 
-            return OpenRepository(repository, catalog, inWorkers, out List<ModelSource> sources) is { } failed
+            return OpenRepository(repository, catalog, inWorkers, logLevel, out List<ModelSource> sources) is { } failed
                 ? failed
                 : await SharpserveServer.RunAsync(options, sources, logLevel);
         }
@@ -77,7 +77,8 @@ internal sealed partial class ServeCommand
         ModelSource model;
         try
         {
-            model = OpenSource(modelPath, name, catalog, inWorkers);
+            using ILoggerFactory logging = CreatePreparationLogging(logLevel);
+            model = OpenSource(modelPath, name, catalog, inWorkers, logging.CreateLogger("Sharpserve"));
         }
         catch (ModelLoadException ex)
         {
@@ -90,6 +91,13 @@ internal sealed partial class ServeCommand
 
         return await SharpserveServer.RunAsync(options, [model], logLevel);
     }
+
+    /// <summary>
+    /// The log of preparing the models, which happens before the server and its logging exist: the same console format
+    /// and level. It is disposed (its queue flushed) before the server starts logging, so the lines stay in order.
+    /// </summary>
+    private static ILoggerFactory CreatePreparationLogging(LogLevel logLevel) =>
+        LoggerFactory.Create(logging => SharpserveServer.ConfigureConsoleLogging(logging, logLevel));
 
     /// <summary>The parsed and checked options (each value was validated by its parser, the combinations by <see cref="Validate"/>).</summary>
     private ServerOptions BuildOptions(ParseResult parsed)
@@ -141,15 +149,18 @@ internal sealed partial class ServeCommand
     /// them are tried so that every unusable model is reported at once; then nothing is served.
     /// </summary>
     /// <returns>null when all opened; otherwise the exit code, 1, with the failures printed.</returns>
-    private static int? OpenRepository(ModelRepository repository, BackendCatalog catalog, bool inWorkers, out List<ModelSource> sources)
+    private static int? OpenRepository(
+        ModelRepository repository, BackendCatalog catalog, bool inWorkers, LogLevel logLevel, out List<ModelSource> sources)
     {
         sources = new List<ModelSource>(repository.Entries.Count);
         var failures = new List<string>();
+        using ILoggerFactory logging = CreatePreparationLogging(logLevel);
+        ILogger log = logging.CreateLogger("Sharpserve");
         foreach (ModelRepository.Entry entry in repository.Entries)
         {
             try
             {
-                sources.Add(OpenSource(entry.ModelPath, entry.Name, catalog, inWorkers) with { Version = entry.Version });
+                sources.Add(OpenSource(entry.ModelPath, entry.Name, catalog, inWorkers, log) with { Version = entry.Version });
             }
             catch (ModelLoadException ex)
             {
@@ -185,12 +196,21 @@ internal sealed partial class ServeCommand
     /// changed), never the user's file. In process mode (<paramref name="inWorkers"/>) the workers run the model and
     /// the front only describes it (docs/architecture.md).
     /// </summary>
+    /// <param name="log">
+    /// Where preparing logs its progress and what it built or reused (a bar on stderr instead of the progress lines
+    /// when that is a terminal); null prepares silently.
+    /// </param>
     /// <exception cref="ModelLoadException">The model is unusable; the message names the file.</exception>
     /// <exception cref="IOException">The cache directory cannot be written.</exception>
-    internal static ModelSource OpenSource(string source, string name, BackendCatalog catalog, bool inWorkers)
+    internal static ModelSource OpenSource(string source, string name, BackendCatalog catalog, bool inWorkers, ILogger? log = null)
     {
         string Prepare() => ModelLoader.PrepareImage(source, null, catalog);
-        string served = Prepare();
+        string served = log is null
+            ? Prepare()
+            : PreparationProgress.Run(
+                source,
+                line => Log.Preparation(log, line),
+                progress => ModelLoader.Prepare(source, null, outputPath: null, catalog, progress)).ImagePath;
         ModelSource opened = inWorkers
             ? new ModelSource(ModelLoader.Describe(served, name, catalog), served, Prepare)
             : new ModelSource(ModelLoader.Open(served, name, catalog), served, Prepare);

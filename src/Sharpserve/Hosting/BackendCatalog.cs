@@ -18,7 +18,24 @@ internal sealed class BackendCatalog
     /// The registered backends. Their order is the order of every list shown to users (supported formats, default
     /// file names) and of the first-bytes checks, which no two backends pass for one file.
     /// </summary>
-    public static BackendCatalog Default => Create(new OnnxBackendOptions { CacheDirectory = Demo.CacheDirectory.Get() });
+    public static BackendCatalog Default
+    {
+        get
+        {
+            // The default cache directory follows SHARPSERVE_CACHE_DIR as it is now; the catalog is made once per value.
+            string directory = Demo.CacheDirectory.Get();
+            BackendCatalog? current = s_default;
+            if (current is null || current.CacheDirectory != directory)
+            {
+                current = Create(new OnnxBackendOptions { CacheDirectory = directory });
+                s_default = current;
+            }
+
+            return current;
+        }
+    }
+
+    private static BackendCatalog? s_default;
 
     /// <summary>Every backend, with the settings given (parsed and checked once, by the command line or a worker's arguments).</summary>
     public static BackendCatalog Create(OnnxBackendOptions onnx)

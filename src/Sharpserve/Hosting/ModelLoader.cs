@@ -24,8 +24,8 @@ internal static class ModelLoader
     /// <param name="cacheDirectory">Where images are kept; null means SHARPSERVE_CACHE_DIR or its default.</param>
     /// <exception cref="ModelLoadException">The model or the image is unusable; the message names the file.</exception>
     /// <param name="catalog">The backends with their settings; null: the defaults.</param>
-    public static string PrepareImage(string sourcePath, string? cacheDirectory, BackendCatalog? catalog = null) =>
-        Prepare(sourcePath, cacheDirectory, outputPath: null, catalog).ImagePath;
+    public static string PrepareImage(string sourcePath, string? cacheDirectory, BackendCatalog? catalog = null, IProgress<ProgressReport>? progress = null) =>
+        Prepare(sourcePath, cacheDirectory, outputPath: null, catalog, progress).ImagePath;
 
     /// <summary>A Sharpserve model image (mapped by a worker, so loading it costs little CPU), not e.g. an ONNX model.</summary>
     public static bool IsModelImage(string preparedPath) => ModelImage.HasImageMagic(preparedPath);
@@ -64,7 +64,9 @@ internal static class ModelLoader
     /// <summary>
     /// Prepares into the cache directory, or at <paramref name="outputPath"/> when given, and says what was done.
     /// </summary>
-    public static ModelImagePreparation Prepare(string sourcePath, string? cacheDirectory, string? outputPath, BackendCatalog? catalog = null)
+    /// <param name="progress">Told how a build or bake goes, for a display; null (the default) for nothing.</param>
+    public static ModelImagePreparation Prepare(
+        string sourcePath, string? cacheDirectory, string? outputPath, BackendCatalog? catalog = null, IProgress<ProgressReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
         catalog ??= BackendCatalog.Default;
@@ -82,7 +84,7 @@ internal static class ModelLoader
 
         IModelBackend backend = catalog.Get(sourcePath);
         string directory = cacheDirectory ?? catalog.CacheDirectory;
-        return backend.Prepare(sourcePath, new ModelPreparationContext(directory, new ModelImageCache(directory), outputPath));
+        return backend.Prepare(sourcePath, new ModelPreparationContext(directory, new ModelImageCache(directory), outputPath, progress));
     }
 
     private static void CheckLocalFile(string path, BackendCatalog catalog)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
 using Sharpserve.Core.Images;
+using Sharpserve.Testing;
 
 namespace Sharpserve.Core.Tests.Images;
 
@@ -41,6 +42,23 @@ public sealed class ModelImageCacheTests : IDisposable
         Assert.Equal(new FileInfo(_source).Length, image.Source.Size);
         Assert.NotEqual(UInt128.Zero, image.Source.ContentHash);
         Assert.False(image.Source.FingerprintIsRacy);
+    }
+
+    [Fact]
+    public void Prepare_ReportsHashingWritingAndSyncing_ThenNothingWhenTheImageIsFresh()
+    {
+        var building = new RecordingProgress();
+        var reusing = new RecordingProgress();
+
+        string image = _cache.Prepare(_source, _backend, building).ImagePath;
+        _cache.Prepare(_source, _backend, reusing);
+
+        Assert.Equal([ModelImageCache.HashingStep, ModelImageWriter.ProgressStep, ModelImageCache.SyncingStep], building.Steps);
+        IReadOnlyList<ProgressReport> reports = building.Reports;
+        long sourceLength = new FileInfo(_source).Length;
+        Assert.Equal(new ProgressReport(ModelImageCache.HashingStep, sourceLength, sourceLength), reports.Last(r => r.Step == ModelImageCache.HashingStep));
+        Assert.Equal(new FileInfo(image).Length, reports.Last(r => r.Step == ModelImageWriter.ProgressStep).BytesDone);
+        Assert.Empty(reusing.Reports);
     }
 
     [Fact]

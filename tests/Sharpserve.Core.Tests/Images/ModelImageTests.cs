@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Text;
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
+using Sharpserve.Testing;
 
 namespace Sharpserve.Core.Tests.Images;
 
@@ -134,6 +135,45 @@ public sealed class ModelImageTests : IDisposable
         writer.Write("abc"u8);
         Assert.Throws<InvalidOperationException>(() => writer.EndSection());
         Assert.Throws<ArgumentException>(() => new ModelImageWriter(new MemoryStream(), "a-much-too-long-backend", 1, default));
+    }
+
+    [Fact]
+    public void Writer_Progress_ReportsAboutEveryMegabyte_WithTheAnnouncedLengthAsTheTotal()
+    {
+        using var stream = new MemoryStream();
+        var progress = new RecordingProgress();
+        var writer = new ModelImageWriter(stream, "test", 1, default) { Progress = progress };
+
+        writer.ExpectSections([3 << 20, 5]);
+        writer.BeginSection("test.big", 1);
+        byte[] chunk = new byte[64 << 10];
+        for (int i = 0; i < 48; i++)
+        {
+            writer.Write(chunk);
+        }
+
+        writer.EndSection();
+        writer.WriteSection<byte>("test.small", "hello"u8);
+        writer.Complete();
+
+        IReadOnlyList<ProgressReport> reports = progress.Reports;
+        Assert.Equal(4, reports.Count); // past 1, 2 and 3 MiB, and the complete image
+        Assert.All(reports, r => Assert.Equal((ModelImageWriter.ProgressStep, (long?)stream.Length), (r.Step, r.BytesTotal)));
+        Assert.Equal(stream.Length, reports[^1].BytesDone);
+        Assert.Equal(reports.OrderBy(r => r.BytesDone), reports);
+    }
+
+    [Fact]
+    public void Writer_Progress_WithoutAnnouncedSections_SaysTheTotalIsNotKnown()
+    {
+        using var stream = new MemoryStream();
+        var progress = new RecordingProgress();
+        var writer = new ModelImageWriter(stream, "test", 1, default) { Progress = progress };
+
+        writer.WriteSection<byte>("test.small", "hello"u8);
+        writer.Complete();
+
+        Assert.Equal([new ProgressReport(ModelImageWriter.ProgressStep, stream.Length, null)], progress.Reports);
     }
 
     [Theory]
