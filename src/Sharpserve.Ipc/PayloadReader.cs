@@ -17,13 +17,16 @@ public static class PayloadReader
         ushort version = (ushort)ReadInt16(ref reader);
         int pid = ReadInt32(ref reader);
         int workerId = ReadInt32(ref reader);
+        ExpectEnd(ref reader, "Hello");
         return (version, pid, workerId);
     }
 
     public static long ReadReady(ReadOnlySequence<byte> payload)
     {
         var reader = new SequenceReader<byte>(payload);
-        return ReadInt64(ref reader);
+        long mappedBytes = ReadInt64(ref reader);
+        ExpectEnd(ref reader, "Ready");
+        return mappedBytes;
     }
 
     public static InferenceRequest ReadInfer(ReadOnlySequence<byte> payload)
@@ -55,7 +58,9 @@ public static class PayloadReader
     public static InferenceResponse ReadResult(ReadOnlySequence<byte> payload)
     {
         var reader = new SequenceReader<byte>(payload);
-        return new InferenceResponse(ReadTensors(ref reader));
+        var response = new InferenceResponse(ReadTensors(ref reader));
+        ExpectEnd(ref reader, "Result");
+        return response;
     }
 
     public static InferError ReadError(ReadOnlySequence<byte> payload)
@@ -198,6 +203,14 @@ public static class PayloadReader
         reader.TryCopyTo(bytes);
         reader.Advance(length);
         return bytes;
+    }
+
+    private static void ExpectEnd(ref SequenceReader<byte> reader, string frame)
+    {
+        if (reader.Remaining != 0)
+        {
+            throw new IpcProtocolException($"a {frame} frame has {reader.Remaining} bytes after its payload");
+        }
     }
 
     private static byte ReadByte(ref SequenceReader<byte> reader) =>

@@ -20,9 +20,11 @@ public sealed class WorkerTimeoutTests : IDisposable
         // expand.onnx answers a [1] FP32 input broadcast to the shape it is given: 2500 x 6000 floats is a 60 MB
         // Result frame (under the 64 MiB limit). Four clients at once on one worker pipeline four such answers
         // through its socket: the later requests wait behind the earlier answers' transfers, and its Pongs behind
-        // all of them, for well over the 1 s timeout, while each predict takes a few tens of ms.
+        // all of them, for well over the 2 s timeout (12 answers of 60 MB, each written as JSON by the front), while
+        // each predict takes a few tens of ms: a timeout that waited for a Pong would kill the worker; one that counts
+        // the bytes arriving does not. 2 s rather than 1 s leaves room for a loaded machine's slower predicts.
         string model = TestServer.DataPath("onnx", "expand.onnx");
-        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --workers 1 --timeout 1s", _cacheDir);
+        using SharpserveProcess process = SharpserveProcess.Start($"serve \"{model}\" --port 0 --workers 1 --timeout 2s", _cacheDir);
         Uri address = await process.WaitForAddressAsync();
         using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(120) };
         await SharpserveProcess.WaitForReadyAsync(client);
@@ -30,7 +32,7 @@ public sealed class WorkerTimeoutTests : IDisposable
         var statuses = new List<HttpStatusCode>();
         async Task ClientAsync()
         {
-            for (int i = 0; i < 2; i++)
+            for (int i = 0; i < 3; i++)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/v2/models/expand/infer", UriKind.Relative))
                 {
@@ -56,7 +58,7 @@ public sealed class WorkerTimeoutTests : IDisposable
         string killed = string.Join('\n', process.StandardOutput.Split('\n').Where(l => l.Contains("Killing worker", StringComparison.Ordinal)));
         Assert.True(killed.Length == 0, killed);
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
-        Assert.Equal(8, statuses.Count);
+        Assert.Equal(12, statuses.Count);
         Assert.Equal(0, status.RootElement.GetProperty("models")[0].GetProperty("restarts").GetInt32());
     }
 }

@@ -228,4 +228,48 @@ public sealed class FrameCodecTests
             return next;
         }
     }
+
+    [Theory]
+    [InlineData(FrameType.Hello)]
+    [InlineData(FrameType.Ready)]
+    [InlineData(FrameType.Result)]
+    public void Payload_WithBytesAfterItsEnd_IsAProtocolError(FrameType type)
+    {
+        byte[] whole = Written(w =>
+        {
+            switch (type)
+            {
+                case FrameType.Hello:
+                    FrameWriter.WriteHello(w, 1234, 7);
+                    break;
+                case FrameType.Ready:
+                    FrameWriter.WriteReady(w, 4096);
+                    break;
+                default:
+                    FrameWriter.WriteResult(w, 3, new InferenceResponse([Tensor.FromFp32("p", [1], [0.5f])]));
+                    break;
+            }
+        }).ToArray();
+        byte[] longer = [.. whole, 0xEE];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(longer, (uint)(longer.Length - Frame.HeaderSize));
+        var sequence = new System.Buffers.ReadOnlySequence<byte>(longer);
+        Assert.True(FrameReader.TryRead(ref sequence, out Frame frame));
+
+        IpcProtocolException error = Assert.Throws<IpcProtocolException>(() =>
+        {
+            switch (type)
+            {
+                case FrameType.Hello:
+                    PayloadReader.ReadHello(frame.Payload);
+                    break;
+                case FrameType.Ready:
+                    PayloadReader.ReadReady(frame.Payload);
+                    break;
+                default:
+                    PayloadReader.ReadResult(frame.Payload);
+                    break;
+            }
+        });
+        Assert.Equal($"a {type} frame has 1 bytes after its payload", error.Message);
+    }
 }

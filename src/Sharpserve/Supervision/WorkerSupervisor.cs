@@ -257,27 +257,12 @@ internal sealed class WorkerSupervisor : IWorkerLifecycle
         _changed.Set();
     }
 
-    /// <summary>
-    /// Shutdown: every worker is told to finish what it holds and exit (one still starting is killed: it holds
-    /// nothing, and would read Shutdown only after loading); each gets 10 s, then is killed.
-    /// </summary>
+    /// <summary>Shutdown: every worker finishes what it holds and exits (<see cref="WorkerShutdown"/>); then the listener closes.</summary>
     public async Task StopAsync()
     {
         _stopping = true;
         Worker[] workers = _snapshot;
-        foreach (Worker worker in workers)
-        {
-            if (worker.State == WorkerState.Starting || !worker.TrySend(OutgoingFrame.Empty(FrameType.Shutdown, 0)))
-            {
-                worker.Handle.Kill();
-            }
-            else
-            {
-                worker.Connection!.CompleteSending();
-            }
-        }
-
-        await Task.WhenAll(Array.ConvertAll(workers, WaitForExitOrKillAsync));
+        await WorkerShutdown.StopAllAsync(workers);
         await _stop.CancelAsync();
         await _heartbeat;
         await _listener.DisposeAsync();
@@ -408,16 +393,6 @@ internal sealed class WorkerSupervisor : IWorkerLifecycle
         {
             worker.ShutdownSent = true; // its exit is expected
             worker.Handle.Kill();
-        }
-    }
-
-    /// <summary>Waits up to 10 s for a worker told to shut down, then kills it.</summary>
-    private static async Task WaitForExitOrKillAsync(Worker worker)
-    {
-        if (await Task.WhenAny(worker.Handle.Exited, Task.Delay(TimeSpan.FromSeconds(10))) != worker.Handle.Exited)
-        {
-            worker.Handle.Kill();
-            await worker.Handle.Exited;
         }
     }
 }

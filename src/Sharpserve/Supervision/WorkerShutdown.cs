@@ -1,0 +1,44 @@
+using Sharpserve.Ipc;
+
+namespace Sharpserve.Supervision;
+
+/// <summary>
+/// Stopping workers at shutdown: each is told to finish what it holds and exit (one still starting is killed: it
+/// holds nothing, and would read Shutdown only after loading its model); each gets 10 s to exit, then is killed.
+/// </summary>
+internal static class WorkerShutdown
+{
+    private static readonly TimeSpan s_exitGrace = TimeSpan.FromSeconds(10);
+
+    public static async Task StopAllAsync(IReadOnlyList<Worker> workers)
+    {
+        foreach (Worker worker in workers)
+        {
+            if (worker.State == WorkerState.Starting || !worker.TrySend(OutgoingFrame.Empty(FrameType.Shutdown, 0)))
+            {
+                worker.Handle.Kill();
+            }
+            else
+            {
+                worker.Connection!.CompleteSending();
+            }
+        }
+
+        var exits = new Task[workers.Count];
+        for (int i = 0; i < exits.Length; i++)
+        {
+            exits[i] = WaitForExitOrKillAsync(workers[i]);
+        }
+
+        await Task.WhenAll(exits);
+    }
+
+    private static async Task WaitForExitOrKillAsync(Worker worker)
+    {
+        if (await Task.WhenAny(worker.Handle.Exited, Task.Delay(s_exitGrace)) != worker.Handle.Exited)
+        {
+            worker.Handle.Kill();
+            await worker.Handle.Exited;
+        }
+    }
+}
