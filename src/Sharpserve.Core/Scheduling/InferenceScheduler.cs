@@ -95,13 +95,25 @@ public sealed class InferenceScheduler : IAsyncDisposable
 
     private void Admit(InferenceWorkItem item, IExecutor? executor)
     {
-        _pending[item.Id] = item;
         if (executor is not null && _queue.Reader.Count == 0 && executor.TryAccept(item))
         {
             // Fast path: nothing is waiting and the executor took the item directly, skipping the queue hand-off.
+            // An item answered already (a worker's one executor runs it on this thread) never enters the pending
+            // table; one still running does, for the deadline sweep. Completing removes it, so if the answer came
+            // between the check and the insert, the second check removes it.
+            if (!item.IsCompleted)
+            {
+                _pending[item.Id] = item;
+                if (item.IsCompleted)
+                {
+                    _pending.TryRemove(item.Id, out _);
+                }
+            }
+
             return;
         }
 
+        _pending[item.Id] = item;
         if (!_queue.Writer.TryWrite(item))
         {
             Complete(item, InferResult.Failure(_closed ? s_shuttingDown : s_queueFull));
