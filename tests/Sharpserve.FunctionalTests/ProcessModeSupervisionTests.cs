@@ -67,8 +67,10 @@ public sealed partial class ProcessModeSupervisionTests : IDisposable
             Assert.True(served >= MaxRequests, line);
         }
 
+        // A worker with nothing in flight drains in well under a millisecond, so a sample may never see one draining;
+        // the log lines above are the proof that recycling happened, and any draining worker a sample did see must
+        // show at least --max-requests served in /status too.
         (long Requests, bool Drained)[] retired = [.. workers.Values.Where(w => w.Drained)];
-        Assert.NotEmpty(retired);
         Assert.All(retired, w => Assert.True(w.Requests >= MaxRequests, $"a worker retired after {w.Requests} requests, fewer than --max-requests {MaxRequests}"));
     }
 
