@@ -103,7 +103,7 @@ internal static class OipInferRequestReader
         {
             if (!OipInputReader.Contains(inputs, expected.Name))
             {
-                error = $"input '{expected.Name}' is missing; model '{metadata.Name}' needs {InputList(metadata)}";
+                error = $"input '{expected.Name}' is missing; model '{metadata.Name}' needs {TensorText.List(metadata.Inputs)}";
                 return false;
             }
         }
@@ -212,9 +212,9 @@ internal static class OipInferRequestReader
                 return false;
             }
 
-            if (!ContainsOutput(metadata, name))
+            if (metadata.FindOutput(name) is null)
             {
-                error = $"unknown output '{name}'; model '{metadata.Name}' has {OutputList(metadata)}";
+                error = $"unknown output '{name}'; model '{metadata.Name}' has {TensorText.List(metadata.Outputs)}";
                 return false;
             }
 
@@ -257,34 +257,4 @@ internal static class OipInferRequestReader
 
         return found;
     }
-
-    private static bool ContainsOutput(ModelMetadata metadata, string name)
-    {
-        foreach (TensorMetadata output in metadata.Outputs)
-        {
-            if (output.Name == name)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    internal static string InputList(ModelMetadata metadata) => TensorList(metadata.Inputs);
-
-    private static string OutputList(ModelMetadata metadata) => TensorList(metadata.Outputs);
-
-    private static string TensorList(IReadOnlyList<TensorMetadata> tensors)
-    {
-        var parts = new string[tensors.Count];
-        for (int i = 0; i < parts.Length; i++)
-        {
-            parts[i] = $"'{tensors[i].Name}' ({tensors[i].DataType.ToProtocolName()} {ShapeText(tensors[i].Shape)})";
-        }
-
-        return string.Join(", ", parts);
-    }
-
-    internal static string ShapeText(IReadOnlyList<long> shape) => "[" + string.Join(",", shape) + "]";
 }

@@ -136,10 +136,10 @@ internal static class OipInputReader
             return false;
         }
 
-        TensorMetadata? expected = FindInput(metadata, name);
+        TensorMetadata? expected = metadata.FindInput(name);
         if (expected is null)
         {
-            error = $"unknown input '{name}'; model '{metadata.Name}' takes {OipInferRequestReader.InputList(metadata)}";
+            error = $"unknown input '{name}'; model '{metadata.Name}' takes {TensorText.List(metadata.Inputs)}";
             return false;
         }
 
@@ -151,13 +151,13 @@ internal static class OipInputReader
 
         if (!expected.Accepts(shape))
         {
-            error = $"input '{name}' has shape {OipInferRequestReader.ShapeText(shape)}; model '{metadata.Name}' expects {OipInferRequestReader.ShapeText(expected.Shape)} (-1: any size)";
+            error = $"input '{name}' has shape {TensorText.Shape(shape)}; model '{metadata.Name}' expects {TensorText.Shape(expected.Shape)} (-1: any size)";
             return false;
         }
 
         if (!TryElementCount(shape, out long elements))
         {
-            error = $"input '{name}' declares shape {OipInferRequestReader.ShapeText(shape)}, more than {MaxElementsPerTensor} elements";
+            error = $"input '{name}' declares shape {TensorText.Shape(shape)}, more than {MaxElementsPerTensor} elements";
             return false;
         }
 
@@ -200,19 +200,6 @@ internal static class OipInputReader
 
     private static bool TryElementCount(List<long> shape, out long elements) =>
         TensorDataTypes.TryGetElementCount(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(shape), MaxElementsPerTensor, out elements);
-
-    private static TensorMetadata? FindInput(ModelMetadata metadata, string name)
-    {
-        foreach (TensorMetadata input in metadata.Inputs)
-        {
-            if (input.Name == name)
-            {
-                return input;
-            }
-        }
-
-        return null;
-    }
 
     internal static bool Contains(List<Tensor> tensors, string name)
     {
