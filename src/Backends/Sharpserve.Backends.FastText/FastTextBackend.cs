@@ -100,6 +100,4 @@ public sealed class FastTextBackend : IModelImageBackend
         using FastTextSourceFile source = FastTextSourceFile.Open(sourcePath);
         FastTextImageWriter.Write(source, writer);
     }
-
-    public IModel OpenImage(ModelImage image, string modelName) => FastTextModel.OpenImage(image, modelName);
 }

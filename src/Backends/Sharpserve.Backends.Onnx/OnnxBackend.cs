@@ -12,8 +12,6 @@ public sealed class OnnxBackend : IModelBackend
 {
     internal const string BackendName = "onnxruntime";
 
-    private readonly Func<OnnxBackendOptions> _options;
-
     public OnnxBackend()
         : this(new OnnxBackendOptions())
     {
@@ -22,18 +20,7 @@ public sealed class OnnxBackend : IModelBackend
     public OnnxBackend(OnnxBackendOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _options = () => options;
-    }
-
-    /// <summary>
-    /// Options read afresh for every operation that uses them: a server registers its backends once, before its
-    /// command line has set the environment the options come from. The function may throw
-    /// <see cref="ModelLoadException"/> for options that are invalid.
-    /// </summary>
-    public OnnxBackend(Func<OnnxBackendOptions> options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        _options = options;
+        Options = options;
     }
 
     /// <summary>Triton's name for the backend, which model repositories' config.json files use.</summary>
@@ -45,8 +32,8 @@ public sealed class OnnxBackend : IModelBackend
 
     public string DefaultFileName => "model.onnx";
 
-    /// <summary>The options as they are now (see <see cref="OnnxBackend(Func{OnnxBackendOptions})"/>).</summary>
-    public OnnxBackendOptions Options => _options();
+    /// <summary>The settings it bakes and opens models with.</summary>
+    public OnnxBackendOptions Options { get; }
 
     /// <summary>
     /// True for a <c>.onnx</c> file whose first bytes parse as a ModelProto field. Both are needed: many files start

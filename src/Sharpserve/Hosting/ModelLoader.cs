@@ -58,9 +58,6 @@ internal static class ModelLoader
     public static IModel Load(string path, string modelName, BackendCatalog? catalog = null) =>
         Open(PrepareImage(path, null, catalog), modelName, catalog);
 
-    /// <summary>Intra-op threads per session for <paramref name="executors"/> executors on <paramref name="cores"/> cores.</summary>
-    public static int IntraOpThreadsFor(int cores, int executors) => Math.Max(1, cores / Math.Max(1, executors));
-
     /// <summary>
     /// Prepares into the cache directory, or at <paramref name="outputPath"/> when given, and says what was done.
     /// </summary>

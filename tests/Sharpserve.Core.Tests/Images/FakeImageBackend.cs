@@ -65,12 +65,6 @@ internal sealed class FakeImageBackend(int imageFormatVersion = 1) : IModelImage
         writer.WriteSection<long>("fake.length", [data.LongLength]);
     }
 
-    public IModel OpenImage(ModelImage image, string modelName)
-    {
-        image.Dispose();
-        return new FakeModel(modelName);
-    }
-
     /// <summary>The source bytes recorded in an image.</summary>
     public static string ReadText(string imagePath)
     {
