@@ -63,8 +63,8 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         options = configureServer is null ? options : configureServer(options);
         // As 'serve' does: the front prepares the image once and only describes it; workers map the image, never the user's file.
         string cache = Path.Combine(directory, "cache");
-        string image = ModelLoader.PrepareImage(model, cache);
-        var source = new ModelSource(ModelLoader.Describe(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache))
+        string image = ModelLoader.PreparedPath(model, cache);
+        var source = new ModelSource(ModelLoader.Describe(image, "langid"), image, () => ModelLoader.PreparedPath(model, cache))
         {
             WorkersStartTogether = workersStartTogether,
         };

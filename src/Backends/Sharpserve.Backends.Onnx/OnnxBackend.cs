@@ -1,5 +1,4 @@
 using Sharpserve.Abstractions;
-using Sharpserve.Abstractions.Images;
 
 namespace Sharpserve.Backends.Onnx;
 
@@ -68,7 +67,7 @@ public sealed class OnnxBackend : IModelBackend
     /// model.onnx; with <see cref="OnnxBackendOptions.Sharing"/> other than prepacked, or when baking fails and
     /// the noprepack fallback is on, the source itself. An already baked model is returned as it is.
     /// </summary>
-    public ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context)
+    public ModelPreparation Prepare(string sourcePath, ModelPreparationContext context)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
         ArgumentNullException.ThrowIfNull(context);
@@ -79,7 +78,7 @@ public sealed class OnnxBackend : IModelBackend
 
         if (OnnxBakeCache.IsBaked(sourcePath, out OnnxModelFile? baked))
         {
-            return new ModelImagePreparation(baked!.Path, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(baked!.Path, ModelPreparationAction.Reused, "");
         }
 
         OnnxBackendOptions options = Options with { CacheDirectory = context.CacheDirectory };
@@ -87,19 +86,19 @@ public sealed class OnnxBackend : IModelBackend
         OnnxModelFile file = OnnxModelValidator.Validate(sourcePath); // an invalid model fails here, with no fallback
         if (options.Sharing != OnnxWeightSharing.Prepacked)
         {
-            return new ModelImagePreparation(file.Path, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(file.Path, ModelPreparationAction.Reused, "");
         }
 
         try
         {
             OnnxBakeCache.Result result = OnnxBakeCache.Prepare(file, context.CacheDirectory, context.Progress);
-            return new ModelImagePreparation(
-                result.Baked.Path, result.Built ? ModelImagePreparationAction.Built : ModelImagePreparationAction.Reused, result.Reason);
+            return new ModelPreparation(
+                result.Baked.Path, result.Built ? ModelPreparationAction.Built : ModelPreparationAction.Reused, result.Reason);
         }
         catch (ModelLoadException e) when (options.FallbackToNoPrepack)
         {
             options.Log($"{Path.GetFileName(sourcePath)}: baking the shared prepacked form failed, serving with prepacking off (noprepack): {e.Message}");
-            return new ModelImagePreparation(file.Path, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(file.Path, ModelPreparationAction.Reused, "");
         }
     }
 

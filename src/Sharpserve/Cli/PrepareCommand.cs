@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Sharpserve.Abstractions;
-using Sharpserve.Abstractions.Images;
 using Sharpserve.Core.Images;
 using Sharpserve.Hosting;
 
@@ -80,9 +79,9 @@ internal static class PrepareCommand
         {
             // stdout is the path alone (scripts read it); how it went goes to stderr.
             BackendCatalog catalog = backends.Build(parsed, Path.GetFullPath(cacheDirectory ?? Demo.CacheDirectory.Get()), Environment.ProcessorCount);
-            ModelImagePreparation prepared = PreparationProgress.Run(
+            ModelPreparation prepared = PreparationProgress.Run(
                 model, Console.Error.WriteLine, progress => ModelLoader.Prepare(model, null, output, catalog, progress));
-            Console.Out.WriteLine(prepared.ImagePath);
+            Console.Out.WriteLine(prepared.PreparedPath);
             return 0;
         }
         catch (ModelLoadException ex)

@@ -43,7 +43,7 @@ internal sealed class FakeImageBackend(int imageFormatVersion = 1) : IModelImage
         }
     }
 
-    public ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context) => context.Images.Prepare(sourcePath, this);
+    public ModelPreparation Prepare(string sourcePath, ModelPreparationContext context) => context.Images.Prepare(sourcePath, this);
 
     public ModelDescription Describe(string preparedPath, string modelName) => ((IModel)new FakeModel(modelName)).Description;
 
