@@ -70,7 +70,7 @@ internal static class PrepareCommand
 
     private static int Run(string model, string? cacheDirectory, string? output, BackendSettings backends, ParseResult parsed)
     {
-        if (cacheDirectory is not null && !Demo.CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
+        if (cacheDirectory is not null && !CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
         {
             return CommandLine.Fail($"--cache-dir '{cacheDirectory}' is not a usable cache directory: {problem}", CommandLine.RuntimeFailure);
         }
@@ -78,7 +78,7 @@ internal static class PrepareCommand
         try
         {
             // stdout is the path alone (scripts read it); how it went goes to stderr.
-            BackendCatalog catalog = backends.Build(parsed, Path.GetFullPath(cacheDirectory ?? Demo.CacheDirectory.Get()), Environment.ProcessorCount);
+            BackendCatalog catalog = backends.Build(parsed, Path.GetFullPath(cacheDirectory ?? CacheDirectory.Get()), Environment.ProcessorCount);
             ModelPreparation prepared = PreparationProgress.Run(
                 model, Console.Error.WriteLine, progress => ModelLoader.Prepare(model, null, output, catalog, progress));
             Console.Out.WriteLine(prepared.PreparedPath);

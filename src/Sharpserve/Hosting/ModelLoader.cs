@@ -1,7 +1,6 @@
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
 using Sharpserve.Core.Images;
-using Sharpserve.Demo;
 
 namespace Sharpserve.Hosting;
 
