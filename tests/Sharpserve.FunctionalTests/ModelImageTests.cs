@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using Sharpserve.Abstractions;
 using Sharpserve.Backends.FastText;
-using Sharpserve.Core.Images;
 using Sharpserve.Hosting;
 
 namespace Sharpserve.FunctionalTests;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Sharpserve.Backends.FastText;
 using Sharpserve.Hosting;
 using Sharpserve.Supervision;
 using Sharpserve.Testing;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Sharpserve.Abstractions;
-using Sharpserve.Core.Images;
 using Sharpserve.Hosting;
 
 namespace Sharpserve.Cli;
