@@ -1,5 +1,3 @@
-using Sharpserve.Abstractions.Images;
-
 namespace Sharpserve.Abstractions;
 
 /// <summary>
@@ -40,7 +38,7 @@ public interface IModelBackend
     /// model image through <see cref="ModelPreparationContext.Images"/>, or the backend's own form in
     /// <see cref="ModelPreparationContext.CacheDirectory"/>), and says where it is. The user's file is read only here.
     /// </summary>
-    ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context);
+    ModelPreparation Prepare(string sourcePath, ModelPreparationContext context);
 
     /// <summary>
     /// The metadata and warm-up requests of a prepared model, read without creating a session or anything else

@@ -15,6 +15,4 @@ namespace Sharpserve.Abstractions;
 public sealed record ModelDescription(ModelMetadata Metadata, IReadOnlyList<InferenceRequest> WarmupRequests, long MappedBytes)
 {
     public string Name => Metadata.Name;
-
-    public string Platform => Metadata.Platform;
 }

@@ -13,9 +13,6 @@ public static class TensorDataTypes
     /// <summary>Bytes per element of a numeric type (BOOL is one byte); 0 for BYTES, whose elements vary.</summary>
     public static int ElementSize(this TensorDataType type) => s_sizes[(int)type];
 
-    /// <summary>True for every type except BYTES: elements are fixed-size little-endian values.</summary>
-    public static bool IsNumeric(this TensorDataType type) => type != TensorDataType.Bytes;
-
     /// <summary>
     /// The product of <paramref name="shape"/>, computed with overflow checks: false (and -1) when a dimension is
     /// negative or the product exceeds <paramref name="maxElements"/>.

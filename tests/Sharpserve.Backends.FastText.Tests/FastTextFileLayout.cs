@@ -11,11 +11,9 @@ internal sealed class FastTextFileLayout
     public const int Magic = 0;
     public const int Version = 4;
     public const int Dim = 8;
-    public const int WordNgrams = 28;
     public const int Loss = 32;
     public const int Model = 36;
     public const int Bucket = 40;
-    public const int MaxN = 48;
     public const int Size = 64;
     public const int NWords = 68;
     public const int NLabels = 72;
@@ -50,8 +48,6 @@ internal sealed class FastTextFileLayout
     public long OutputRows => QuantOutput + 1;
 
     public long OutputColumns => QuantOutput + 9;
-
-    public long OutputData => QuantOutput + 17;
 
     public long End { get; private init; }
 

@@ -35,7 +35,7 @@ public sealed class FastTextImageTests(ITestOutputHelper output) : IDisposable
         string source = FastTextTestData.ModelPath("ova-sub-ng3");
         string image = WriteImage(source);
 
-        using var fromImage = (FastTextModel)_backend.OpenImage(ModelImage.Open(image), "m");
+        using var fromImage = (FastTextModel)_backend.Open(image, "m");
         using FastTextModel fromBin = FastTextModel.Open(source, "m");
 
         Assert.Equal(new FileInfo(image).Length, fromImage.MappedBytes);
@@ -122,7 +122,7 @@ public sealed class FastTextImageTests(ITestOutputHelper output) : IDisposable
         string bad = _temp.File(damage + ".ssimg");
         Rewrite(good, bad, damage);
 
-        ModelLoadException error = Assert.Throws<ModelLoadException>(() => _backend.OpenImage(ModelImage.Open(bad), "m"));
+        ModelLoadException error = Assert.Throws<ModelLoadException>(() => _backend.Open(bad, "m"));
 
         Assert.StartsWith(damage + ".ssimg: ", error.Message, StringComparison.Ordinal);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);

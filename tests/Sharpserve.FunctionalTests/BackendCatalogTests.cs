@@ -69,8 +69,8 @@ public sealed class BackendCatalogTests : IDisposable
     [Fact]
     public void Find_PreparedForms_AreReadByTheBackendsThatMadeThem()
     {
-        string image = ModelLoader.PrepareImage(TestServer.DemoModelPath, Cache);
-        string baked = ModelLoader.PrepareImage(TestServer.DataPath("onnx", "matmul.onnx"), Cache);
+        string image = ModelLoader.PreparedPath(TestServer.DemoModelPath, Cache);
+        string baked = ModelLoader.PreparedPath(TestServer.DataPath("onnx", "matmul.onnx"), Cache);
 
         Assert.EndsWith(ModelImageFormat.Extension, image, StringComparison.Ordinal);
         Assert.StartsWith(Path.Combine(Cache, "onnx", "matmul-"), baked, StringComparison.Ordinal);
@@ -139,7 +139,7 @@ public sealed class BackendCatalogTests : IDisposable
     [Fact]
     public void Get_DamagedImage_SaysWhyAsOpeningItDoes()
     {
-        byte[] image = File.ReadAllBytes(ModelLoader.PrepareImage(TestServer.DemoModelPath, Cache));
+        byte[] image = File.ReadAllBytes(ModelLoader.PreparedPath(TestServer.DemoModelPath, Cache));
         image[100] ^= 1; // inside the header, under its checksum
         string path = Write("damaged.ssimg", image);
 
@@ -169,7 +169,7 @@ public sealed class BackendCatalogTests : IDisposable
     {
         string source = model == "langid" ? TestServer.DemoModelPath : TestServer.DataPath(model.Split('/')) + ".onnx";
         string name = Path.GetFileName(model);
-        string prepared = ModelLoader.PrepareImage(source, Cache);
+        string prepared = ModelLoader.PreparedPath(source, Cache);
 
         ModelDescription described = ModelLoader.Describe(prepared, name);
         using IModel opened = ModelLoader.Open(prepared, name);

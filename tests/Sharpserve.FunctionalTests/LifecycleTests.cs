@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Sharpserve.Core.Scheduling;
 using Sharpserve.Hosting;

@@ -1,9 +1,7 @@
 using System.Net;
 using System.Text;
 using Sharpserve.Abstractions;
-using Sharpserve.Abstractions.Images;
 using Sharpserve.Backends.FastText;
-using Sharpserve.Core.Images;
 using Sharpserve.Hosting;
 
 namespace Sharpserve.FunctionalTests;
@@ -53,7 +51,7 @@ public sealed class ModelImageTests : IDisposable
         string[] after = await PredictAllAsync(client);
 
         // A reload prepares again: the new content gets a new image, renamed over the old path.
-        string image = ModelLoader.PrepareImage(ModelPath, CacheDir);
+        string image = ModelLoader.PreparedPath(ModelPath, CacheDir);
         using (IModel reloaded = ModelLoader.Open(image, "model"))
         {
             Assert.Equal(14, ((FastTextModel)reloaded).LabelCount);
@@ -72,14 +70,14 @@ public sealed class ModelImageTests : IDisposable
     [Fact]
     public async Task InProcessServer_OnAnImage_MapsIt_AndIgnoresTheSourceBeingOverwritten()
     {
-        string image = ModelLoader.PrepareImage(ModelPath, CacheDir);
+        string image = ModelLoader.PreparedPath(ModelPath, CacheDir);
         await using TestServer server = await TestServer.StartAsync(ModelLoader.Open(image, "langid"));
         string[] before = await PredictAllAsync(server.Client);
 
         OverwriteInPlace(ModelPath, File.ReadAllBytes(TestServer.DataPath("fasttext", "models", "hs-one-label.bin")));
 
         Assert.Equal(before, await PredictAllAsync(server.Client));
-        Assert.Equal(image, ModelLoader.PrepareImage(ModelPath, CacheDir));
+        Assert.Equal(image, ModelLoader.PreparedPath(ModelPath, CacheDir));
     }
 
     [Fact]
@@ -157,16 +155,16 @@ public sealed class ModelImageTests : IDisposable
     public async Task Serve_ACorruptCachedImage_IsRebuilt()
     {
         File.SetLastWriteTimeUtc(ModelPath, DateTime.UtcNow.AddHours(-1));
-        string image = ModelLoader.PrepareImage(ModelPath, CacheDir);
+        string image = ModelLoader.PreparedPath(ModelPath, CacheDir);
         File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         byte[] bytes = File.ReadAllBytes(image);
         File.WriteAllBytes(image, bytes.AsSpan(0, bytes.Length / 2).ToArray());
 
-        ModelImagePreparation again = ModelLoader.Prepare(ModelPath, CacheDir, outputPath: null);
-        using IModel model = ModelLoader.Open(again.ImagePath, "langid");
+        ModelPreparation again = ModelLoader.Prepare(ModelPath, CacheDir, outputPath: null);
+        using IModel model = ModelLoader.Open(again.PreparedPath, "langid");
         await using TestServer server = await TestServer.StartAsync(model);
 
-        Assert.Equal(ModelImagePreparationAction.Built, again.Action);
+        Assert.Equal(ModelPreparationAction.Built, again.Action);
         Assert.Contains("truncated", again.Reason, StringComparison.Ordinal);
         Assert.Contains("__label__fr", (await PredictAllAsync(server.Client))[0], StringComparison.Ordinal);
     }

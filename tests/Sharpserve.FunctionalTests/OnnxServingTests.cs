@@ -276,7 +276,7 @@ public sealed class OnnxServingTests
         string cache = Directory.CreateTempSubdirectory("sharpserve-onnx-loader-").FullName;
         try
         {
-            string baked = ModelLoader.PrepareImage(ModelPath("matmul"), cache);
+            string baked = ModelLoader.PreparedPath(ModelPath("matmul"), cache);
             using IModel model = ModelLoader.Load(baked, "m");
 
             Assert.StartsWith(Path.Combine(cache, "onnx", "matmul-"), baked, StringComparison.Ordinal);

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Sharpserve.Backends.FastText;
 using Sharpserve.Hosting;
 using Sharpserve.Supervision;
 using Sharpserve.Testing;
@@ -63,8 +62,8 @@ internal sealed class ProcessModeServer : IAsyncDisposable
         options = configureServer is null ? options : configureServer(options);
         // As 'serve' does: the front prepares the image once and only describes it; workers map the image, never the user's file.
         string cache = Path.Combine(directory, "cache");
-        string image = ModelLoader.PrepareImage(model, cache);
-        var source = new ModelSource(ModelLoader.Describe(image, "langid"), image, () => ModelLoader.PrepareImage(model, cache))
+        string image = ModelLoader.PreparedPath(model, cache);
+        var source = new ModelSource(ModelLoader.Describe(image, "langid"), image, () => ModelLoader.PreparedPath(model, cache))
         {
             WorkersStartTogether = workersStartTogether,
         };

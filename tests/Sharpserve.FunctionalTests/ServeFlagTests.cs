@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Sharpserve.Worker;
 using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
-using Sharpserve.Testing;
 
 namespace Sharpserve.FunctionalTests;
 

@@ -12,8 +12,6 @@ public sealed class WireWriter
 {
     private readonly ArrayBufferWriter<byte> _buffer = new();
 
-    public int Length => _buffer.WrittenCount;
-
     public WireWriter U8(byte value)
     {
         _buffer.GetSpan(1)[0] = value;

@@ -60,7 +60,7 @@ public sealed class FastTextBackend : IModelImageBackend
     }
 
     /// <summary>The image in the image cache (or at <see cref="ModelPreparationContext.OutputPath"/>), built when missing or stale.</summary>
-    public ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context)
+    public ModelPreparation Prepare(string sourcePath, ModelPreparationContext context)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
         ArgumentNullException.ThrowIfNull(context);
@@ -100,6 +100,4 @@ public sealed class FastTextBackend : IModelImageBackend
         using FastTextSourceFile source = FastTextSourceFile.Open(sourcePath);
         FastTextImageWriter.Write(source, writer);
     }
-
-    public IModel OpenImage(ModelImage image, string modelName) => FastTextModel.OpenImage(image, modelName);
 }

@@ -64,13 +64,6 @@ internal sealed unsafe class FastTextMappedFile : IDisposable
         return GetBytes(offset, count);
     }
 
-    /// <summary>Unaligned little-endian floats [offset, offset + 4 * count).</summary>
-    public ReadOnlySpan<float> GetFloats(long offset, int count)
-    {
-        CheckRange(offset, (long)count * sizeof(float));
-        return new ReadOnlySpan<float>(_base + offset, count);
-    }
-
     public void Dispose()
     {
         if (_base != null)

@@ -1,5 +1,4 @@
 using Sharpserve.Abstractions;
-using Sharpserve.Abstractions.Images;
 
 namespace Sharpserve.Backends.Onnx;
 
@@ -12,8 +11,6 @@ public sealed class OnnxBackend : IModelBackend
 {
     internal const string BackendName = "onnxruntime";
 
-    private readonly Func<OnnxBackendOptions> _options;
-
     public OnnxBackend()
         : this(new OnnxBackendOptions())
     {
@@ -22,18 +19,7 @@ public sealed class OnnxBackend : IModelBackend
     public OnnxBackend(OnnxBackendOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _options = () => options;
-    }
-
-    /// <summary>
-    /// Options read afresh for every operation that uses them: a server registers its backends once, before its
-    /// command line has set the environment the options come from. The function may throw
-    /// <see cref="ModelLoadException"/> for options that are invalid.
-    /// </summary>
-    public OnnxBackend(Func<OnnxBackendOptions> options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        _options = options;
+        Options = options;
     }
 
     /// <summary>Triton's name for the backend, which model repositories' config.json files use.</summary>
@@ -45,8 +31,8 @@ public sealed class OnnxBackend : IModelBackend
 
     public string DefaultFileName => "model.onnx";
 
-    /// <summary>The options as they are now (see <see cref="OnnxBackend(Func{OnnxBackendOptions})"/>).</summary>
-    public OnnxBackendOptions Options => _options();
+    /// <summary>The settings it bakes and opens models with.</summary>
+    public OnnxBackendOptions Options { get; }
 
     /// <summary>
     /// True for a <c>.onnx</c> file whose first bytes parse as a ModelProto field. Both are needed: many files start
@@ -81,7 +67,7 @@ public sealed class OnnxBackend : IModelBackend
     /// model.onnx; with <see cref="OnnxBackendOptions.Sharing"/> other than prepacked, or when baking fails and
     /// the noprepack fallback is on, the source itself. An already baked model is returned as it is.
     /// </summary>
-    public ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context)
+    public ModelPreparation Prepare(string sourcePath, ModelPreparationContext context)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
         ArgumentNullException.ThrowIfNull(context);
@@ -92,7 +78,7 @@ public sealed class OnnxBackend : IModelBackend
 
         if (OnnxBakeCache.IsBaked(sourcePath, out OnnxModelFile? baked))
         {
-            return new ModelImagePreparation(baked!.Path, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(baked!.Path, ModelPreparationAction.Reused, "");
         }
 
         OnnxBackendOptions options = Options with { CacheDirectory = context.CacheDirectory };
@@ -100,19 +86,19 @@ public sealed class OnnxBackend : IModelBackend
         OnnxModelFile file = OnnxModelValidator.Validate(sourcePath); // an invalid model fails here, with no fallback
         if (options.Sharing != OnnxWeightSharing.Prepacked)
         {
-            return new ModelImagePreparation(file.Path, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(file.Path, ModelPreparationAction.Reused, "");
         }
 
         try
         {
             OnnxBakeCache.Result result = OnnxBakeCache.Prepare(file, context.CacheDirectory, context.Progress);
-            return new ModelImagePreparation(
-                result.Baked.Path, result.Built ? ModelImagePreparationAction.Built : ModelImagePreparationAction.Reused, result.Reason);
+            return new ModelPreparation(
+                result.Baked.Path, result.Built ? ModelPreparationAction.Built : ModelPreparationAction.Reused, result.Reason);
         }
         catch (ModelLoadException e) when (options.FallbackToNoPrepack)
         {
             options.Log($"{Path.GetFileName(sourcePath)}: baking the shared prepacked form failed, serving with prepacking off (noprepack): {e.Message}");
-            return new ModelImagePreparation(file.Path, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(file.Path, ModelPreparationAction.Reused, "");
         }
     }
 

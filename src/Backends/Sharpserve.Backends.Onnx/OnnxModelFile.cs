@@ -5,7 +5,4 @@ namespace Sharpserve.Backends.Onnx;
 /// <param name="ExternalFiles">Full, resolved paths of the external-data files its tensors name (each once).</param>
 /// <param name="ExternalTensorCount">Tensors whose data lives in external files.</param>
 /// <param name="PrepackedBlobCount">Prepacked weight blobs ONNX Runtime saved next to the tensors (baked models).</param>
-internal sealed record OnnxModelFile(string Path, IReadOnlyList<string> ExternalFiles, int ExternalTensorCount, int PrepackedBlobCount = 0)
-{
-    public bool HasExternalData => ExternalTensorCount > 0;
-}
+internal sealed record OnnxModelFile(string Path, IReadOnlyList<string> ExternalFiles, int ExternalTensorCount, int PrepackedBlobCount = 0);

@@ -70,9 +70,9 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
         string model = _model.Metadata.Name;
         foreach (Tensor input in request.Inputs)
         {
-            if (Find(expected, input.Name) is null)
+            if (_model.Metadata.FindInput(input.Name) is null)
             {
-                return InferError.BadInput($"unknown input '{input.Name}'; model '{model}' takes {List(expected)}");
+                return InferError.BadInput($"unknown input '{input.Name}'; model '{model}' takes {TensorText.List(expected)}");
             }
         }
 
@@ -82,7 +82,7 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
             Tensor? input = request.FindInput(meta.Name);
             if (input is null)
             {
-                return InferError.BadInput($"input '{meta.Name}' is missing; model '{model}' needs {List(expected)}");
+                return InferError.BadInput($"input '{meta.Name}' is missing; model '{model}' needs {TensorText.List(expected)}");
             }
 
             if (input.DataType != meta.DataType)
@@ -94,17 +94,17 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
             if (!ShapeMatches(input.Shape, meta))
             {
                 return InferError.BadInput(
-                    $"input '{meta.Name}' has shape {ShapeText(input.Shape)}; model '{model}' expects {ShapeText(meta.Shape)} (-1: any size)");
+                    $"input '{meta.Name}' has shape {TensorText.Shape(input.Shape)}; model '{model}' expects {TensorText.Shape(meta.Shape)} (-1: any size)");
             }
 
             if (!TensorDataTypes.TryGetElementCount(input.Shape, limits.MaxElementsPerTensor, out long elements))
             {
-                return InferError.BadInput($"input '{meta.Name}' declares shape {ShapeText(input.Shape)}, more than {limits.MaxElementsPerTensor} elements");
+                return InferError.BadInput($"input '{meta.Name}' declares shape {TensorText.Shape(input.Shape)}, more than {limits.MaxElementsPerTensor} elements");
             }
 
             if (input.ElementCount != elements)
             {
-                return InferError.BadInput($"input '{meta.Name}' has shape {ShapeText(input.Shape)} ({elements} elements) but holds {input.ElementCount} values");
+                return InferError.BadInput($"input '{meta.Name}' has shape {TensorText.Shape(input.Shape)} ({elements} elements) but holds {input.ElementCount} values");
             }
 
             long bytes = ByteSize(input);
@@ -129,9 +129,9 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
         {
             foreach (string output in wanted)
             {
-                if (Find(_model.Metadata.Outputs, output) is null)
+                if (_model.Metadata.FindOutput(output) is null)
                 {
-                    return InferError.BadInput($"unknown output '{output}'; model '{model}' gives {List(_model.Metadata.Outputs)}");
+                    return InferError.BadInput($"unknown output '{output}'; model '{model}' gives {TensorText.List(_model.Metadata.Outputs)}");
                 }
             }
         }
@@ -220,32 +220,6 @@ internal sealed class OnnxSession(OnnxModel model) : IModelSession
 
         return expected.Accepts(shape);
     }
-
-    private static TensorMetadata? Find(IReadOnlyList<TensorMetadata> tensors, string name)
-    {
-        foreach (TensorMetadata tensor in tensors)
-        {
-            if (tensor.Name == name)
-            {
-                return tensor;
-            }
-        }
-
-        return null;
-    }
-
-    private static string List(IReadOnlyList<TensorMetadata> tensors)
-    {
-        var parts = new string[tensors.Count];
-        for (int i = 0; i < parts.Length; i++)
-        {
-            parts[i] = $"'{tensors[i].Name}' ({tensors[i].DataType.ToProtocolName()} {ShapeText(tensors[i].Shape)})";
-        }
-
-        return string.Join(", ", parts);
-    }
-
-    private static string ShapeText(IReadOnlyList<long> shape) => "[" + string.Join(",", shape) + "]";
 
     public void Dispose() => _runOptions.Dispose();
 }

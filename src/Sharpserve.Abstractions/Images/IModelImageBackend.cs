@@ -23,11 +23,4 @@ public interface IModelImageBackend : IModelBackend
     /// completes it afterwards. Throws <see cref="ModelLoadException"/>, naming the file, when it is unusable.
     /// </summary>
     void WriteImage(string sourcePath, ModelImageWriter writer);
-
-    /// <summary>
-    /// Opens a model over an image this backend wrote, reading its sections in place. The model takes ownership
-    /// of <paramref name="image"/> (it disposes it), also when this method throws. Throws
-    /// <see cref="ModelLoadException"/>, naming the image, when the sections are missing or inconsistent.
-    /// </summary>
-    IModel OpenImage(ModelImage image, string modelName);
 }

@@ -9,11 +9,11 @@ public interface IModelImageCache
 {
     /// <summary>A valid, fresh image for <paramref name="sourcePath"/> in the cache directory, built if needed.</summary>
     /// <exception cref="ModelLoadException">The source is unusable, or the image cannot be written; the message names the file.</exception>
-    ModelImagePreparation Prepare(string sourcePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null);
+    ModelPreparation Prepare(string sourcePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null);
 
     /// <summary>A valid, fresh image for <paramref name="sourcePath"/> at <paramref name="imagePath"/>, built if needed.</summary>
     /// <exception cref="ModelLoadException">
     /// The source is unusable, the image cannot be written, or <paramref name="imagePath"/> is a file that must not be overwritten.
     /// </exception>
-    ModelImagePreparation PrepareAt(string sourcePath, string imagePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null);
+    ModelPreparation PrepareAt(string sourcePath, string imagePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null);
 }

@@ -70,12 +70,6 @@ public sealed class ModelImageWriter
         _position = ModelImageFormat.HeaderSize;
     }
 
-    /// <summary>The sections written so far.</summary>
-    public IReadOnlyList<ModelImageSection> Sections => _sections;
-
-    /// <summary>Total bytes of the image; final after <see cref="Complete"/>.</summary>
-    public long Length => _position;
-
     /// <summary>
     /// Receives the bytes written so far (step <see cref="ProgressStep"/>), about every megabyte and on
     /// <see cref="Complete"/>, with the image's final length once a backend has announced it

@@ -66,7 +66,7 @@ public sealed partial class ModelImageCache : IModelImageCache
     /// <param name="backend">The backend that writes its image.</param>
     /// <param name="progress">Told how a build goes (waiting for another builder, hashing, writing, syncing); null for nothing.</param>
     /// <exception cref="ModelLoadException">The source is unusable, or the image cannot be written; the message names the file.</exception>
-    public ModelImagePreparation Prepare(string sourcePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null) =>
+    public ModelPreparation Prepare(string sourcePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null) =>
         Prepare(sourcePath, GetImagePath(sourcePath), backend, protectForeignFile: false, progress);
 
     /// <summary>Returns a valid image for <paramref name="sourcePath"/> at <paramref name="imagePath"/>, building it if needed.</summary>
@@ -74,13 +74,13 @@ public sealed partial class ModelImageCache : IModelImageCache
     /// The source is unusable, the image cannot be written, or <paramref name="imagePath"/> is an existing file
     /// that is neither a model image nor named <c>*.ssimg</c> (so a typo cannot overwrite a model).
     /// </exception>
-    public ModelImagePreparation PrepareAt(string sourcePath, string imagePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null)
+    public ModelPreparation PrepareAt(string sourcePath, string imagePath, IModelImageBackend backend, IProgress<ProgressReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
         return Prepare(sourcePath, imagePath, backend, protectForeignFile: true, progress);
     }
 
-    private ModelImagePreparation Prepare(
+    private ModelPreparation Prepare(
         string sourcePath, string imagePath, IModelImageBackend backend, bool protectForeignFile, IProgress<ProgressReport>? progress)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
@@ -96,7 +96,7 @@ public sealed partial class ModelImageCache : IModelImageCache
         Freshness freshness = CheckFreshness(imagePath, backend, fingerprint);
         if (freshness.IsFresh)
         {
-            return new ModelImagePreparation(imagePath, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(imagePath, ModelPreparationAction.Reused, "");
         }
 
         if (protectForeignFile && File.Exists(imagePath) && !ModelImage.HasImageMagic(imagePath) &&
@@ -114,12 +114,12 @@ public sealed partial class ModelImageCache : IModelImageCache
         freshness = CheckFreshness(imagePath, backend, fingerprint);
         if (freshness.IsFresh)
         {
-            return new ModelImagePreparation(imagePath, ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(imagePath, ModelPreparationAction.Reused, "");
         }
 
         DeleteAbandonedTempFiles(imagePath);
         Build(sourcePath, imagePath, backend, progress);
-        return new ModelImagePreparation(imagePath, ModelImagePreparationAction.Built, freshness.Reason);
+        return new ModelPreparation(imagePath, ModelPreparationAction.Built, freshness.Reason);
     }
 
     private static SourceFingerprint ReadFingerprint(string sourcePath)

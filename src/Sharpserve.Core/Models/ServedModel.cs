@@ -51,7 +51,7 @@ public sealed class ServedModel : IAsyncDisposable
     public ModelDescription Description { get; }
 
     /// <summary>The prepared file the model was opened from (image or baked model), when known: what /status measures.</summary>
-    public string? ImagePath { get; init; }
+    public string? PreparedPath { get; init; }
 
     public InferenceScheduler Scheduler { get; }
 

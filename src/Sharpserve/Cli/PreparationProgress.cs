@@ -1,6 +1,5 @@
 using System.Globalization;
 using Sharpserve.Abstractions;
-using Sharpserve.Abstractions.Images;
 using Sharpserve.Hosting;
 
 namespace Sharpserve.Cli;
@@ -19,14 +18,14 @@ internal static class PreparationProgress
     public const string IntervalVariable = "SHARPSERVE_TEST_PROGRESS_INTERVAL_MS";
 
     /// <summary>Runs <paramref name="prepare"/> with a display; progress lines (not the bar) and the final line go to <paramref name="writeLine"/>.</summary>
-    public static ModelImagePreparation Run(
-        string sourcePath, Action<string> writeLine, Func<IProgress<ProgressReport>, ModelImagePreparation> prepare)
+    public static ModelPreparation Run(
+        string sourcePath, Action<string> writeLine, Func<IProgress<ProgressReport>, ModelPreparation> prepare)
     {
         string subject = $"preparing {Path.GetFileName(sourcePath)}";
         using ProgressDisplay display = Console.IsErrorRedirected
             ? ProgressDisplay.ForLines(subject, writeLine, TimeProvider.System, LineInterval())
             : ProgressDisplay.ForTerminal(subject, Console.Error, TerminalWidth(), writeLine, TimeProvider.System);
-        ModelImagePreparation prepared = prepare(display);
+        ModelPreparation prepared = prepare(display);
         display.Finish(Describe(sourcePath, prepared, display.Elapsed));
         return prepared;
     }
@@ -35,9 +34,9 @@ internal static class PreparationProgress
     /// The final line: "built model image PATH (1.2 GiB) in 4.1 s: no image yet", "baked ONNX model PATH (...) in
     /// 2.3 s: ...", "reused model image PATH (up to date)", or, when nothing is built for it, "using PATH as it is".
     /// </summary>
-    public static string Describe(string sourcePath, ModelImagePreparation prepared, TimeSpan elapsed)
+    public static string Describe(string sourcePath, ModelPreparation prepared, TimeSpan elapsed)
     {
-        string path = prepared.ImagePath;
+        string path = prepared.PreparedPath;
         // A model image is one file Sharpserve wrote; any other prepared form is a backend's own (ONNX: baked, a folder).
         bool onnx = !ModelLoader.IsModelImage(path);
         string baked = $"baked {BackendCatalog.Default.Find(path)?.DisplayName ?? "backend"} model";
@@ -46,7 +45,7 @@ internal static class PreparationProgress
             return $"using {path} as it is (nothing to build)";
         }
 
-        if (prepared.Action == ModelImagePreparationAction.Reused)
+        if (prepared.Action == ModelPreparationAction.Reused)
         {
             return $"reused {(onnx ? baked : "model image")} {path} (up to date)";
         }

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using Sharpserve.Abstractions;
-using Sharpserve.Abstractions.Images;
-using Sharpserve.Core.Images;
 using Sharpserve.Hosting;
 
 namespace Sharpserve.Cli;
@@ -71,7 +69,7 @@ internal static class PrepareCommand
 
     private static int Run(string model, string? cacheDirectory, string? output, BackendSettings backends, ParseResult parsed)
     {
-        if (cacheDirectory is not null && !Demo.CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
+        if (cacheDirectory is not null && !CacheDirectory.TryEnsureUsable(cacheDirectory, out string problem))
         {
             return CommandLine.Fail($"--cache-dir '{cacheDirectory}' is not a usable cache directory: {problem}", CommandLine.RuntimeFailure);
         }
@@ -79,10 +77,10 @@ internal static class PrepareCommand
         try
         {
             // stdout is the path alone (scripts read it); how it went goes to stderr.
-            BackendCatalog catalog = backends.Build(parsed, Path.GetFullPath(cacheDirectory ?? Demo.CacheDirectory.Get()), Environment.ProcessorCount);
-            ModelImagePreparation prepared = PreparationProgress.Run(
+            BackendCatalog catalog = backends.Build(parsed, Path.GetFullPath(cacheDirectory ?? CacheDirectory.Get()), Environment.ProcessorCount);
+            ModelPreparation prepared = PreparationProgress.Run(
                 model, Console.Error.WriteLine, progress => ModelLoader.Prepare(model, null, output, catalog, progress));
-            Console.Out.WriteLine(prepared.ImagePath);
+            Console.Out.WriteLine(prepared.PreparedPath);
             return 0;
         }
         catch (ModelLoadException ex)

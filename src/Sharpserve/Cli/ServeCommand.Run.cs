@@ -204,13 +204,13 @@ internal sealed partial class ServeCommand
     /// <exception cref="IOException">The cache directory cannot be written.</exception>
     internal static ModelSource OpenSource(string source, string name, BackendCatalog catalog, bool inWorkers, ILogger? log = null)
     {
-        string Prepare() => ModelLoader.PrepareImage(source, null, catalog);
+        string Prepare() => ModelLoader.PreparedPath(source, null, catalog);
         string served = log is null
             ? Prepare()
             : PreparationProgress.Run(
                 source,
                 line => Log.Preparation(log, line),
-                progress => ModelLoader.Prepare(source, null, outputPath: null, catalog, progress)).ImagePath;
+                progress => ModelLoader.Prepare(source, null, outputPath: null, catalog, progress)).PreparedPath;
         ModelSource opened = inWorkers
             ? new ModelSource(ModelLoader.Describe(served, name, catalog), served, Prepare)
             : new ModelSource(ModelLoader.Open(served, name, catalog), served, Prepare);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using Sharpserve.Core.Scheduling;
 using Sharpserve.Hosting;
 using Sharpserve.Http;
 using Sharpserve.Supervision;

@@ -39,13 +39,6 @@ internal static class SettingParsers
             return HumanValues.TryParseDuration(text, out value) && (allowZero || value > TimeSpan.Zero);
         };
 
-    public static bool Text(string text, out string value, out string reason)
-    {
-        value = text;
-        reason = "must not be empty";
-        return text.Length > 0;
-    }
-
     public static bool ModelName(string text, out string value, out string reason)
     {
         value = text;

@@ -2,7 +2,6 @@ using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
 using Sharpserve.Backends.FastText;
 using Sharpserve.Backends.Onnx;
-using Sharpserve.Demo;
 
 namespace Sharpserve.Hosting;
 
@@ -23,7 +22,7 @@ internal sealed class BackendCatalog
         get
         {
             // The default cache directory follows SHARPSERVE_CACHE_DIR as it is now; the catalog is made once per value.
-            string directory = Demo.CacheDirectory.Get();
+            string directory = Hosting.CacheDirectory.Get();
             BackendCatalog? current = s_default;
             if (current is null || current.CacheDirectory != directory)
             {
@@ -43,13 +42,13 @@ internal sealed class BackendCatalog
         ArgumentNullException.ThrowIfNull(onnx);
         return new([new OnnxBackend(onnx), new FastTextBackend()])
         {
-            CacheDirectory = onnx.CacheDirectory ?? Demo.CacheDirectory.Get(),
+            CacheDirectory = onnx.CacheDirectory ?? Hosting.CacheDirectory.Get(),
             WorkerSettings = onnx.ToSettings(),
         };
     }
 
     /// <summary>Where prepared models (images, baked ONNX models) are kept.</summary>
-    public string CacheDirectory { get; init; } = Demo.CacheDirectory.Get();
+    public string CacheDirectory { get; init; } = Hosting.CacheDirectory.Get();
 
     /// <summary>The settings a worker gets in its arguments to open models as this catalog would (name=value).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> WorkerSettings { get; init; } = [];

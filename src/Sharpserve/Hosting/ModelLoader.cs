@@ -1,7 +1,6 @@
 using Sharpserve.Abstractions;
 using Sharpserve.Abstractions.Images;
 using Sharpserve.Core.Images;
-using Sharpserve.Demo;
 
 namespace Sharpserve.Hosting;
 
@@ -15,17 +14,16 @@ namespace Sharpserve.Hosting;
 /// </summary>
 internal static class ModelLoader
 {
-
     /// <summary>
     /// The path of a valid prepared form of <paramref name="sourcePath"/>, built or rebuilt in the cache directory
     /// when missing or stale. A path that already is a Sharpserve image is checked and returned as it is.
     /// </summary>
     /// <param name="sourcePath">The model file (e.g. a fastText .bin) or an image made by 'sharpserve prepare'.</param>
-    /// <param name="cacheDirectory">Where images are kept; null means SHARPSERVE_CACHE_DIR or its default.</param>
+    /// <param name="cacheDirectory">Where prepared models are kept; null means SHARPSERVE_CACHE_DIR or its default.</param>
     /// <exception cref="ModelLoadException">The model or the image is unusable; the message names the file.</exception>
     /// <param name="catalog">The backends with their settings; null: the defaults.</param>
-    public static string PrepareImage(string sourcePath, string? cacheDirectory, BackendCatalog? catalog = null, IProgress<ProgressReport>? progress = null) =>
-        Prepare(sourcePath, cacheDirectory, outputPath: null, catalog, progress).ImagePath;
+    public static string PreparedPath(string sourcePath, string? cacheDirectory, BackendCatalog? catalog = null, IProgress<ProgressReport>? progress = null) =>
+        Prepare(sourcePath, cacheDirectory, outputPath: null, catalog, progress).PreparedPath;
 
     /// <summary>A Sharpserve model image (mapped by a worker, so loading it costs little CPU), not e.g. an ONNX model.</summary>
     public static bool IsModelImage(string preparedPath) => ModelImage.HasImageMagic(preparedPath);
@@ -56,16 +54,13 @@ internal static class ModelLoader
     /// <summary>Prepares the model in the default cache directory (unless it is prepared already) and opens it.</summary>
     /// <exception cref="ModelLoadException">The model is unusable; the message names it.</exception>
     public static IModel Load(string path, string modelName, BackendCatalog? catalog = null) =>
-        Open(PrepareImage(path, null, catalog), modelName, catalog);
-
-    /// <summary>Intra-op threads per session for <paramref name="executors"/> executors on <paramref name="cores"/> cores.</summary>
-    public static int IntraOpThreadsFor(int cores, int executors) => Math.Max(1, cores / Math.Max(1, executors));
+        Open(PreparedPath(path, null, catalog), modelName, catalog);
 
     /// <summary>
     /// Prepares into the cache directory, or at <paramref name="outputPath"/> when given, and says what was done.
     /// </summary>
     /// <param name="progress">Told how a build or bake goes, for a display; null (the default) for nothing.</param>
-    public static ModelImagePreparation Prepare(
+    public static ModelPreparation Prepare(
         string sourcePath, string? cacheDirectory, string? outputPath, BackendCatalog? catalog = null, IProgress<ProgressReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
@@ -79,7 +74,7 @@ internal static class ModelLoader
             }
 
             ModelImage.Open(sourcePath).Dispose();
-            return new ModelImagePreparation(Path.GetFullPath(sourcePath), ModelImagePreparationAction.Reused, "");
+            return new ModelPreparation(Path.GetFullPath(sourcePath), ModelPreparationAction.Reused, "");
         }
 
         IModelBackend backend = catalog.Get(sourcePath);

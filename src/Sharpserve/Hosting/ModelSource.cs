@@ -11,27 +11,27 @@ public sealed record ModelSource
 {
     /// <summary>Thread mode: an opened model, which the server's executor threads run and which the server disposes.</summary>
     /// <param name="model">The opened model.</param>
-    /// <param name="imagePath">The prepared file it was opened from, when known: what /status measures.</param>
-    /// <param name="prepareImage">Prepares the source again and returns the prepared file.</param>
-    public ModelSource(IModel model, string? imagePath = null, Func<string>? prepareImage = null)
+    /// <param name="preparedPath">The prepared file it was opened from, when known: what /status measures.</param>
+    /// <param name="prepareAgain">Prepares the source again and returns the prepared file.</param>
+    public ModelSource(IModel model, string? preparedPath = null, Func<string>? prepareAgain = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
         Description = model.Description;
-        ImagePath = imagePath;
-        PrepareImage = prepareImage;
+        PreparedPath = preparedPath;
+        PrepareAgain = prepareAgain;
     }
 
-    /// <summary>Process mode: a model only described here (<see cref="IModelBackend.Describe"/>); workers open <paramref name="imagePath"/>.</summary>
+    /// <summary>Process mode: a model only described here (<see cref="IModelBackend.Describe"/>); workers open <paramref name="preparedPath"/>.</summary>
     /// <param name="description">The model's description.</param>
-    /// <param name="imagePath">The prepared file the workers open.</param>
-    /// <param name="prepareImage">Prepares the source again and returns the prepared file (reload).</param>
-    public ModelSource(ModelDescription description, string? imagePath = null, Func<string>? prepareImage = null)
+    /// <param name="preparedPath">The prepared file the workers open.</param>
+    /// <param name="prepareAgain">Prepares the source again and returns the prepared file (reload).</param>
+    public ModelSource(ModelDescription description, string? preparedPath = null, Func<string>? prepareAgain = null)
     {
         ArgumentNullException.ThrowIfNull(description);
         Description = description;
-        ImagePath = imagePath;
-        PrepareImage = prepareImage;
+        PreparedPath = preparedPath;
+        PrepareAgain = prepareAgain;
     }
 
     public ModelDescription Description { get; }
@@ -39,9 +39,9 @@ public sealed record ModelSource
     /// <summary>The opened model, for thread mode; null when the model is only described.</summary>
     public IModel? Model { get; }
 
-    public string? ImagePath { get; }
+    public string? PreparedPath { get; }
 
-    public Func<string>? PrepareImage { get; }
+    public Func<string>? PrepareAgain { get; }
 
     /// <summary>The version it is served as: a model repository's version folder; "1" otherwise.</summary>
     public string Version { get; init; } = "1";

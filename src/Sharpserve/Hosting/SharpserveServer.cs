@@ -120,8 +120,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         {
             if (options.ProcessMode is { } processMode)
             {
-                string image = source.ImagePath
-                    ?? throw new ArgumentException($"process mode needs the image path of model '{source.Description.Name}'", nameof(models));
+                string prepared = source.PreparedPath
+                    ?? throw new ArgumentException($"process mode needs the prepared path of model '{source.Description.Name}'", nameof(models));
                 if (source.Model is not null)
                 {
                     throw new ArgumentException($"process mode only describes model '{source.Description.Name}'; its workers open it (give its description)", nameof(models));
@@ -130,14 +130,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                 served.Add(new ServedModel(
                     source.Description,
                     options.Scheduler,
-                    scheduler => new ProcessExecutor(image, source.Description.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
-                    time) { Version = source.Version, ImagePath = image });
+                    scheduler => new ProcessExecutor(prepared, source.Description.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
+                    time) { Version = source.Version, PreparedPath = prepared });
             }
             else
             {
                 IModel model = source.Model
                     ?? throw new ArgumentException($"thread mode runs model '{source.Description.Name}' in this process, so it must be opened, not only described", nameof(models));
-                served.Add(new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, ImagePath = source.ImagePath });
+                served.Add(new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, PreparedPath = source.PreparedPath });
             }
         }
 
@@ -280,14 +280,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                     if (_registry.All[i].Executor is IReloadable pool)
                     {
                         ModelSource source = _sources[i];
-                        string image = source.PrepareImage?.Invoke() ?? pool.ModelPath;
-                        if (ReloadCheck.Difference(_registry.All[i], image) is { } difference)
+                        string prepared = source.PrepareAgain?.Invoke() ?? pool.ModelPath;
+                        if (ReloadCheck.Difference(_registry.All[i], prepared) is { } difference)
                         {
                             Log.ReloadRefused(_logger, _registry.All[i].Name, _registry.All[i].Version, difference);
                             continue;
                         }
 
-                        pool.Reload(image);
+                        pool.Reload(prepared);
                     }
                     else
                     {

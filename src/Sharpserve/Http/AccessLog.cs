@@ -28,8 +28,6 @@ internal sealed partial class AccessLog : IAsyncDisposable
     private readonly Lock _streamLock = new();
     private readonly Task _writing;
     private Stream _stream;
-    private long _dropped;
-    private long _written;
 
     private AccessLog(AccessLogOptions options, TrustedProxies proxies, Stream stream, ILogger logger)
     {
@@ -39,12 +37,6 @@ internal sealed partial class AccessLog : IAsyncDisposable
         _logger = logger;
         _writing = Task.Run(WriteLoopAsync);
     }
-
-    /// <summary>Lines dropped because the writer could not keep up.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
-
-    /// <summary>Lines written.</summary>
-    public long Written => Interlocked.Read(ref _written);
 
     /// <summary>Opens the file for appending (created with mode 0640), or standard output for "-".</summary>
     /// <exception cref="IOException">The file cannot be opened; the message names it.</exception>
@@ -83,14 +75,8 @@ internal sealed partial class AccessLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Hands a line to the writer; never blocks (a full queue drops the line and counts it).</summary>
-    public void Record(in AccessLogEntry entry)
-    {
-        if (!_entries.Writer.TryWrite(entry))
-        {
-            Interlocked.Increment(ref _dropped);
-        }
-    }
+    /// <summary>Hands a line to the writer; never blocks (a full queue drops the line).</summary>
+    public void Record(in AccessLogEntry entry) => _ = _entries.Writer.TryWrite(entry);
 
     /// <summary>Reopens the file at its path, after a log rotation moved it (SIGUSR1).</summary>
     public void Reopen()
@@ -125,11 +111,9 @@ internal sealed partial class AccessLog : IAsyncDisposable
         ChannelReader<AccessLogEntry> reader = _entries.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            long lines = 0;
             while (reader.TryRead(out AccessLogEntry entry))
             {
                 _formatter.Write(entry, buffer);
-                lines++;
                 if (buffer.WrittenCount >= WriteThreshold)
                 {
                     Flush(buffer);
@@ -137,7 +121,6 @@ internal sealed partial class AccessLog : IAsyncDisposable
             }
 
             Flush(buffer);
-            Interlocked.Add(ref _written, lines);
         }
     }
 

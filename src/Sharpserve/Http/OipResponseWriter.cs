@@ -36,15 +36,7 @@ internal static class OipResponseWriter
     public static void WriteTensor(Utf8JsonWriter writer, Tensor tensor)
     {
         writer.WriteStartObject();
-        writer.WriteString("name"u8, tensor.Name);
-        writer.WriteString("datatype"u8, tensor.DataType.ToProtocolName());
-        writer.WriteStartArray("shape"u8);
-        foreach (long dim in tensor.Shape)
-        {
-            writer.WriteNumberValue(dim);
-        }
-
-        writer.WriteEndArray();
+        WriteNameDataTypeShape(writer, tensor.Name, tensor.DataType, tensor.Shape);
         writer.WriteStartArray("data"u8);
         if (tensor.BytesData is { } bytes)
         {
@@ -185,16 +177,23 @@ internal static class OipResponseWriter
         foreach (TensorMetadata tensor in tensors)
         {
             writer.WriteStartObject();
-            writer.WriteString("name"u8, tensor.Name);
-            writer.WriteString("datatype"u8, tensor.DataType.ToProtocolName());
-            writer.WriteStartArray("shape"u8);
-            foreach (long dim in tensor.Shape)
-            {
-                writer.WriteNumberValue(dim);
-            }
-
-            writer.WriteEndArray();
+            WriteNameDataTypeShape(writer, tensor.Name, tensor.DataType, tensor.Shape);
             writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+    }
+
+    // What a tensor and a tensor's metadata both start with. An indexed loop: a foreach over the interface would
+    // allocate an enumerator for every response.
+    private static void WriteNameDataTypeShape(Utf8JsonWriter writer, string name, TensorDataType dataType, IReadOnlyList<long> shape)
+    {
+        writer.WriteString("name"u8, name);
+        writer.WriteString("datatype"u8, dataType.ToProtocolName());
+        writer.WriteStartArray("shape"u8);
+        for (int i = 0; i < shape.Count; i++)
+        {
+            writer.WriteNumberValue(shape[i]);
         }
 
         writer.WriteEndArray();

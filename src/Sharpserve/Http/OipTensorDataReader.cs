@@ -36,7 +36,7 @@ internal static class OipTensorDataReader
         {
             if (elements != 1)
             {
-                error = $"input '{name}': 'data' must be an array (a bare value is taken only for a one-element tensor; shape {OipInferRequestReader.ShapeText(shape)} has {elements} elements)";
+                error = $"input '{name}': 'data' must be an array (a bare value is taken only for a one-element tensor; shape {TensorText.Shape(shape)} has {elements} elements)";
                 return false;
             }
 
@@ -85,7 +85,7 @@ internal static class OipTensorDataReader
 
         if (maxDepth > 1 && !(rectangular && (scalarDepth == 0 || scalarDepth == maxDepth) && SameUpToOnes(level[..maxDepth], shape)))
         {
-            error = $"input '{name}': nested 'data' does not have shape {OipInferRequestReader.ShapeText(shape)} (send it flat, or nested as the shape)";
+            error = $"input '{name}': nested 'data' does not have shape {TensorText.Shape(shape)} (send it flat, or nested as the shape)";
             return false;
         }
 
@@ -308,7 +308,7 @@ internal static class OipTensorDataReader
     }
 
     private static string CountMismatch(string name, long[] shape, long elements, long count) =>
-        $"input '{name}' has shape {OipInferRequestReader.ShapeText(shape)} ({elements} elements) but 'data' holds {count} values";
+        $"input '{name}' has shape {TensorText.Shape(shape)} ({elements} elements) but 'data' holds {count} values";
 
     private static bool TryCopyUtf8(ref Utf8JsonReader reader, out byte[] bytes)
     {

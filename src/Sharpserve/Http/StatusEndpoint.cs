@@ -60,7 +60,7 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
         var files = new HashSet<string>(StringComparer.Ordinal);
         foreach (ServedModel model in registry.All)
         {
-            string? path = model.Executor is IReloadable pool ? pool.ModelPath : model.ImagePath;
+            string? path = model.Executor is IReloadable pool ? pool.ModelPath : model.PreparedPath;
             if (path is not null)
             {
                 files.UnionWith(ModelMappings.FilesOf(path));

@@ -2,12 +2,12 @@ using System.Runtime.InteropServices;
 
 namespace Sharpserve.Worker;
 
-/// <summary>The few libc calls process supervision needs.</summary>
+/// <summary>
+/// The libc calls of a worker: getppid, to notice that the front is gone; and kill, with which the functional
+/// tests SIGKILL a worker.
+/// </summary>
 internal static partial class NativeMethods
 {
-    public const int SigKill = 9;
-    public const int SigTerm = 15;
-
     [LibraryImport("libc", EntryPoint = "getppid")]
     public static partial int GetParentProcessId();
 

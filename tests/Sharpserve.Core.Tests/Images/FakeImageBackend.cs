@@ -43,7 +43,7 @@ internal sealed class FakeImageBackend(int imageFormatVersion = 1) : IModelImage
         }
     }
 
-    public ModelImagePreparation Prepare(string sourcePath, ModelPreparationContext context) => context.Images.Prepare(sourcePath, this);
+    public ModelPreparation Prepare(string sourcePath, ModelPreparationContext context) => context.Images.Prepare(sourcePath, this);
 
     public ModelDescription Describe(string preparedPath, string modelName) => ((IModel)new FakeModel(modelName)).Description;
 
@@ -63,12 +63,6 @@ internal sealed class FakeImageBackend(int imageFormatVersion = 1) : IModelImage
         DuringWrite?.Invoke(write);
         writer.WriteSection<byte>(DataSection, data, ModelImageSectionFlags.VerifyOnOpen);
         writer.WriteSection<long>("fake.length", [data.LongLength]);
-    }
-
-    public IModel OpenImage(ModelImage image, string modelName)
-    {
-        image.Dispose();
-        return new FakeModel(modelName);
     }
 
     /// <summary>The source bytes recorded in an image.</summary>

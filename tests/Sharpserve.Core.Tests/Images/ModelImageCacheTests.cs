@@ -29,16 +29,16 @@ public sealed class ModelImageCacheTests : IDisposable
     [Fact]
     public void Prepare_WithoutAnImage_BuildsIt_ThenReusesIt()
     {
-        ModelImagePreparation first = _cache.Prepare(_source, _backend);
-        ModelImagePreparation second = _cache.Prepare(_source, _backend);
+        ModelPreparation first = _cache.Prepare(_source, _backend);
+        ModelPreparation second = _cache.Prepare(_source, _backend);
 
-        Assert.Equal((ModelImagePreparationAction.Built, "no image yet"), (first.Action, first.Reason));
-        Assert.Equal(ModelImagePreparationAction.Reused, second.Action);
-        Assert.Equal(first.ImagePath, second.ImagePath);
-        Assert.Equal(_cache.GetImagePath(_source), first.ImagePath);
+        Assert.Equal((ModelPreparationAction.Built, "no image yet"), (first.Action, first.Reason));
+        Assert.Equal(ModelPreparationAction.Reused, second.Action);
+        Assert.Equal(first.PreparedPath, second.PreparedPath);
+        Assert.Equal(_cache.GetImagePath(_source), first.PreparedPath);
         Assert.Equal(1, _backend.Writes);
-        Assert.Equal("first", FakeImageBackend.ReadText(first.ImagePath));
-        using ModelImage image = ModelImage.Open(first.ImagePath);
+        Assert.Equal("first", FakeImageBackend.ReadText(first.PreparedPath));
+        using ModelImage image = ModelImage.Open(first.PreparedPath);
         Assert.Equal(new FileInfo(_source).Length, image.Source.Size);
         Assert.NotEqual(UInt128.Zero, image.Source.ContentHash);
         Assert.False(image.Source.FingerprintIsRacy);
@@ -50,7 +50,7 @@ public sealed class ModelImageCacheTests : IDisposable
         var building = new RecordingProgress();
         var reusing = new RecordingProgress();
 
-        string image = _cache.Prepare(_source, _backend, building).ImagePath;
+        string image = _cache.Prepare(_source, _backend, building).PreparedPath;
         _cache.Prepare(_source, _backend, reusing);
 
         Assert.Equal([ModelImageCache.HashingStep, ModelImageWriter.ProgressStep, ModelImageCache.SyncingStep], building.Steps);
@@ -64,7 +64,7 @@ public sealed class ModelImageCacheTests : IDisposable
     [Fact]
     public void Prepare_WritesAReadOnlyImage_AndLeavesNoTempOrLockFile()
     {
-        string image = _cache.Prepare(_source, _backend).ImagePath;
+        string image = _cache.Prepare(_source, _backend).PreparedPath;
 
         UnixFileMode mode = File.GetUnixFileMode(image);
         Assert.Equal(UnixFileMode.None, mode & (UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite));
@@ -76,11 +76,11 @@ public sealed class ModelImageCacheTests : IDisposable
     [Fact]
     public void Prepare_ConcurrentPreparers_ShareOneLock_AndLeaveNoLockFile()
     {
-        var results = new ModelImagePreparation[8];
+        var results = new ModelPreparation[8];
         Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => results[i] = _cache.Prepare(_source, _backend));
 
-        Assert.All(results, r => Assert.Equal(results[0].ImagePath, r.ImagePath));
-        Assert.Equal(["cache/" + Path.GetFileName(results[0].ImagePath), "model.fake"], _temp.FileNames());
+        Assert.All(results, r => Assert.Equal(results[0].PreparedPath, r.PreparedPath));
+        Assert.Equal(["cache/" + Path.GetFileName(results[0].PreparedPath), "model.fake"], _temp.FileNames());
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class ModelImageCacheTests : IDisposable
     {
         File.SetUnixFileMode(_source, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
-        string image = _cache.Prepare(_source, _backend).ImagePath;
+        string image = _cache.Prepare(_source, _backend).PreparedPath;
 
         Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(image));
     }
@@ -99,11 +99,11 @@ public sealed class ModelImageCacheTests : IDisposable
         _cache.Prepare(_source, _backend);
         FakeImageBackend.WriteSource(_source, "second, longer");
 
-        ModelImagePreparation again = _cache.Prepare(_source, _backend);
+        ModelPreparation again = _cache.Prepare(_source, _backend);
 
-        Assert.Equal(ModelImagePreparationAction.Built, again.Action);
+        Assert.Equal(ModelPreparationAction.Built, again.Action);
         Assert.Contains("size changed", again.Reason, StringComparison.Ordinal);
-        Assert.Equal("second, longer", FakeImageBackend.ReadText(again.ImagePath));
+        Assert.Equal("second, longer", FakeImageBackend.ReadText(again.PreparedPath));
     }
 
     [Fact]
@@ -113,11 +113,11 @@ public sealed class ModelImageCacheTests : IDisposable
         File.SetLastWriteTimeUtc(_source, DateTime.UtcNow.AddMinutes(-5));
         FakeImageBackend.WriteSource(_source, "FIRST");
 
-        ModelImagePreparation again = _cache.Prepare(_source, _backend);
+        ModelPreparation again = _cache.Prepare(_source, _backend);
 
-        Assert.Equal(ModelImagePreparationAction.Built, again.Action);
+        Assert.Equal(ModelPreparationAction.Built, again.Action);
         Assert.Contains("modification time", again.Reason, StringComparison.Ordinal);
-        Assert.Equal("FIRST", FakeImageBackend.ReadText(again.ImagePath));
+        Assert.Equal("FIRST", FakeImageBackend.ReadText(again.PreparedPath));
     }
 
     [Fact]
@@ -129,10 +129,10 @@ public sealed class ModelImageCacheTests : IDisposable
         File.SetLastWriteTimeUtc(replacement, File.GetLastWriteTimeUtc(_source));
         File.Move(replacement, _source, overwrite: true);
 
-        ModelImagePreparation again = _cache.Prepare(_source, _backend);
+        ModelPreparation again = _cache.Prepare(_source, _backend);
 
-        Assert.Equal(ModelImagePreparationAction.Built, again.Action);
-        Assert.Equal("other", FakeImageBackend.ReadText(again.ImagePath));
+        Assert.Equal(ModelPreparationAction.Built, again.Action);
+        Assert.Equal("other", FakeImageBackend.ReadText(again.PreparedPath));
     }
 
     [Fact]
@@ -141,19 +141,19 @@ public sealed class ModelImageCacheTests : IDisposable
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var cache = new ModelImageCache(_temp.File("cache"), time);
 
-        ModelImagePreparation first = cache.Prepare(_source, _backend);
-        using (ModelImage image = ModelImage.Open(first.ImagePath))
+        ModelPreparation first = cache.Prepare(_source, _backend);
+        using (ModelImage image = ModelImage.Open(first.PreparedPath))
         {
             Assert.True(image.Source.FingerprintIsRacy);
         }
 
         time.Advance(TimeSpan.FromMinutes(1));
-        ModelImagePreparation second = cache.Prepare(_source, _backend);
-        ModelImagePreparation third = cache.Prepare(_source, _backend);
+        ModelPreparation second = cache.Prepare(_source, _backend);
+        ModelPreparation third = cache.Prepare(_source, _backend);
 
-        Assert.Equal(ModelImagePreparationAction.Built, second.Action);
+        Assert.Equal(ModelPreparationAction.Built, second.Action);
         Assert.Contains("modified just before", second.Reason, StringComparison.Ordinal);
-        Assert.Equal(ModelImagePreparationAction.Reused, third.Action);
+        Assert.Equal(ModelPreparationAction.Reused, third.Action);
     }
 
     [Fact]
@@ -161,23 +161,23 @@ public sealed class ModelImageCacheTests : IDisposable
     {
         _cache.Prepare(_source, _backend);
 
-        ModelImagePreparation again = _cache.Prepare(_source, new FakeImageBackend(imageFormatVersion: 2));
+        ModelPreparation again = _cache.Prepare(_source, new FakeImageBackend(imageFormatVersion: 2));
 
-        Assert.Equal(ModelImagePreparationAction.Built, again.Action);
+        Assert.Equal(ModelPreparationAction.Built, again.Action);
         Assert.Contains("format version 1; this build writes fake version 2", again.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Prepare_OverACorruptImage_Rebuilds()
     {
-        string image = _cache.Prepare(_source, _backend).ImagePath;
+        string image = _cache.Prepare(_source, _backend).PreparedPath;
         byte[] bytes = File.ReadAllBytes(image);
         bytes[258] ^= 0xFF; // inside the verified data section, which starts at byte 256
         Overwrite(image, bytes);
 
-        ModelImagePreparation again = _cache.Prepare(_source, _backend);
+        ModelPreparation again = _cache.Prepare(_source, _backend);
 
-        Assert.Equal(ModelImagePreparationAction.Built, again.Action);
+        Assert.Equal(ModelPreparationAction.Built, again.Action);
         Assert.Contains("section 'fake.data' is corrupt", again.Reason, StringComparison.Ordinal);
         Assert.Equal("first", FakeImageBackend.ReadText(image));
     }
@@ -185,15 +185,15 @@ public sealed class ModelImageCacheTests : IDisposable
     [Fact]
     public void Prepare_OverATruncatedImage_Rebuilds_AtManyOffsets()
     {
-        string image = _cache.Prepare(_source, _backend).ImagePath;
+        string image = _cache.Prepare(_source, _backend).PreparedPath;
         byte[] bytes = File.ReadAllBytes(image);
         foreach (int length in new[] { 0, 3, 8, 100, 255, 256, 300, bytes.Length / 2, bytes.Length - 64, bytes.Length - 1 })
         {
             Overwrite(image, bytes.AsSpan(0, length).ToArray());
 
-            ModelImagePreparation again = _cache.Prepare(_source, _backend);
+            ModelPreparation again = _cache.Prepare(_source, _backend);
 
-            Assert.Equal(ModelImagePreparationAction.Built, again.Action);
+            Assert.Equal(ModelPreparationAction.Built, again.Action);
             Assert.Contains(Path.GetFileName(image), again.Reason, StringComparison.Ordinal);
             Assert.Equal("first", FakeImageBackend.ReadText(image));
         }
@@ -208,10 +208,10 @@ public sealed class ModelImageCacheTests : IDisposable
         string output = _temp.File("precious.bin");
         File.WriteAllText(output, "someone's model");
 
-        ModelImagePreparation cached = _cache.Prepare(_source, _backend);
+        ModelPreparation cached = _cache.Prepare(_source, _backend);
         ModelLoadException refused = Assert.Throws<ModelLoadException>(() => _cache.PrepareAt(_source, output, _backend));
 
-        Assert.Equal(ModelImagePreparationAction.Built, cached.Action);
+        Assert.Equal(ModelPreparationAction.Built, cached.Action);
         Assert.Contains("not a Sharpserve model image", cached.Reason, StringComparison.Ordinal);
         Assert.Equal("precious.bin: exists and is not a Sharpserve model image; refusing to overwrite it", refused.Message);
         Assert.Equal("someone's model", File.ReadAllText(output));
@@ -223,18 +223,18 @@ public sealed class ModelImageCacheTests : IDisposable
         string output = _temp.File("out/model.ssimg");
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
 
-        ModelImagePreparation first = _cache.PrepareAt(_source, output, _backend);
-        ModelImagePreparation second = _cache.PrepareAt(_source, output, _backend);
+        ModelPreparation first = _cache.PrepareAt(_source, output, _backend);
+        ModelPreparation second = _cache.PrepareAt(_source, output, _backend);
 
-        Assert.Equal((output, ModelImagePreparationAction.Built), (first.ImagePath, first.Action));
-        Assert.Equal(ModelImagePreparationAction.Reused, second.Action);
+        Assert.Equal((output, ModelPreparationAction.Built), (first.PreparedPath, first.Action));
+        Assert.Equal(ModelPreparationAction.Reused, second.Action);
         Assert.Throws<ModelLoadException>(() => _cache.PrepareAt(_source, _source, _backend));
     }
 
     [Fact]
     public void Prepare_WhenTheBackendFails_LeavesTheOldImageAndNoTempFile()
     {
-        string image = _cache.Prepare(_source, _backend).ImagePath;
+        string image = _cache.Prepare(_source, _backend).PreparedPath;
         File.WriteAllText(_source, "not fake at all");
 
         ModelLoadException error = Assert.Throws<ModelLoadException>(() => _cache.Prepare(_source, _backend));
@@ -261,7 +261,7 @@ public sealed class ModelImageCacheTests : IDisposable
     {
         const int Preparers = 6;
         using var barrier = new Barrier(Preparers);
-        var results = new ModelImagePreparation[Preparers];
+        var results = new ModelPreparation[Preparers];
         Thread[] threads = [.. Enumerable.Range(0, Preparers).Select(i => new Thread(() =>
         {
             barrier.SignalAndWait();
@@ -278,16 +278,16 @@ public sealed class ModelImageCacheTests : IDisposable
         }
 
         Assert.Equal(1, _backend.Writes);
-        Assert.Single(results, r => r.Action == ModelImagePreparationAction.Built);
-        Assert.Single(results.Select(r => r.ImagePath).Distinct());
-        Assert.Equal("first", FakeImageBackend.ReadText(results[0].ImagePath));
+        Assert.Single(results, r => r.Action == ModelPreparationAction.Built);
+        Assert.Single(results.Select(r => r.PreparedPath).Distinct());
+        Assert.Equal("first", FakeImageBackend.ReadText(results[0].PreparedPath));
         Assert.DoesNotContain(_temp.FileNames(), f => f.EndsWith(".tmp", StringComparison.Ordinal));
     }
 
     [Fact]
     public void Rebuild_WhileTheOldImageIsMapped_LeavesTheMappingIntact()
     {
-        string path = _cache.Prepare(_source, _backend).ImagePath;
+        string path = _cache.Prepare(_source, _backend).PreparedPath;
         using ModelImage old = ModelImage.Open(path);
         FakeImageBackend.WriteSource(_source, "a new and longer model");
 
@@ -309,11 +309,11 @@ public sealed class ModelImageCacheTests : IDisposable
             }
         };
 
-        ModelImagePreparation result = _cache.Prepare(_source, _backend);
+        ModelPreparation result = _cache.Prepare(_source, _backend);
 
         Assert.Equal(2, _backend.Writes);
-        Assert.Equal("changed meanwhile", FakeImageBackend.ReadText(result.ImagePath));
-        using ModelImage image = ModelImage.Open(result.ImagePath);
+        Assert.Equal("changed meanwhile", FakeImageBackend.ReadText(result.PreparedPath));
+        using ModelImage image = ModelImage.Open(result.PreparedPath);
         Assert.Equal(new FileInfo(_source).Length, image.Source.Size);
     }
 

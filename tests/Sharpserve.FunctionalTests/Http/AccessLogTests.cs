@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sharpserve.Backends.FastText;
-using Sharpserve.Hosting;
 using Sharpserve.Http;
 
 namespace Sharpserve.FunctionalTests.Http;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Sharpserve.Backends.FastText;
-using Sharpserve.Hosting;
 
 namespace Sharpserve.FunctionalTests.Http;
 

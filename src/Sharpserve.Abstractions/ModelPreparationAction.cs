@@ -1,7 +1,7 @@
-namespace Sharpserve.Abstractions.Images;
+namespace Sharpserve.Abstractions;
 
 /// <summary>What preparing a model did to produce its valid prepared form.</summary>
-public enum ModelImagePreparationAction
+public enum ModelPreparationAction
 {
     /// <summary>The prepared form was fresh and is used as it is.</summary>
     Reused,

@@ -1,4 +1,4 @@
-namespace Sharpserve.Demo;
+namespace Sharpserve.Hosting;
 
 /// <summary>Where Sharpserve keeps files it writes itself: SHARPSERVE_CACHE_DIR, else $XDG_CACHE_HOME/sharpserve, else ~/.cache/sharpserve.</summary>
 internal static class CacheDirectory
