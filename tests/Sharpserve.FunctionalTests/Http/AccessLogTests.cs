@@ -133,6 +133,28 @@ public sealed partial class AccessLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Lines_ReachTheFileWhileTheServerRuns_NotOnlyAtExit()
+    {
+        await using TestServer server = await StartAsync(AccessLogFormat.Combined);
+        using (HttpResponseMessage response = await server.Client.GetAsync(new Uri("/v2/health/live?while-running", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // The writer batches lines for a short window; `tail -f` must still see each request soon after it.
+        await WaitForAsync(
+            () => File.Exists(LogPath) && ReadShared(LogPath).Contains("/v2/health/live?while-running", StringComparison.Ordinal),
+            "the line in the file while the server runs");
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    [Fact]
     public async Task ProcessMode_LogsEachRequest_WithItsModel()
     {
         string path = LogPath;
