@@ -69,6 +69,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("serve --workers 0", "--workers must be")]
     [InlineData("serve --workers 1 --worker-threads 0", "--worker-threads must be")]
     [InlineData("serve --workers 1 --timeout 0", "--timeout must be")]
+    [InlineData("serve --workers 1 --timeout 1ms", "--timeout must be at least 100ms")]
     [InlineData("serve --workers 1 --max-requests -1", "--max-requests must be")]
     [InlineData("serve --workers 1 --max-requests-jitter many", "--max-requests-jitter must be")]
     [InlineData("serve --workers 1 --max-worker-memory 0", "--max-worker-memory must be")]

@@ -65,8 +65,15 @@ internal sealed partial class ServeCommand
         "--worker-threads", "process mode: executor threads in each worker (default 1)", "N", 1, Integer(1, 256));
 
     private readonly Option<TimeSpan> _timeout = Setting.Create(
-        "--timeout", "process mode: kill and replace a worker silent or stuck this long (default 30s)", "TIME",
-        TimeSpan.FromSeconds(30), Duration("30s"), "-t");
+        "--timeout", "process mode: kill and replace a worker silent or stuck this long (default 30s, at least 100ms)", "TIME",
+        TimeSpan.FromSeconds(30), Duration("30s", MinimumTimeout, "100ms", "below it, a busy machine's scheduling delays look like a hung worker"), "-t");
+
+    /// <summary>
+    /// The shortest --timeout: heartbeats go out every quarter of it, and a worker that misses a few milliseconds of
+    /// CPU on a loaded machine must not look dead (at 4ms every worker was killed in turn; below 4ms the heartbeat
+    /// period was under the timer's 1 ms resolution).
+    /// </summary>
+    private static readonly TimeSpan MinimumTimeout = TimeSpan.FromMilliseconds(100);
 
     private readonly Option<long> _maxRequests = Setting.Create(
         "--max-requests", "process mode: recycle a worker after N requests (default 0: never)", "N", 0L, Count());

@@ -39,6 +39,15 @@ internal static class SettingParsers
             return HumanValues.TryParseDuration(text, out value) && (allowZero || value > TimeSpan.Zero);
         };
 
+    /// <summary>A duration such as 30s, at least <paramref name="min"/> (named <paramref name="minText"/>), for the reason given.</summary>
+    public static SettingParser<TimeSpan> Duration(string example, TimeSpan min, string minText, string why) =>
+        (string text, out TimeSpan value, out string reason) =>
+        {
+            bool parsed = HumanValues.TryParseDuration(text, out value);
+            reason = parsed ? $"must be at least {minText}: {why}" : $"must be a duration such as {example}";
+            return parsed && value >= min;
+        };
+
     public static bool ModelName(string text, out string value, out string reason)
     {
         value = text;
