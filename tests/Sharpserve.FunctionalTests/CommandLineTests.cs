@@ -181,6 +181,17 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_WithALimitItsOwnWarmupCannotPass_SaysWhichLimit_AndExits1()
+    {
+        (int exitCode, _, string stderr) = await SharpserveProcess.RunAsync("serve --port 0 --max-body-size 1", cacheDir: _cacheDir);
+
+        Assert.True(exitCode == 1, $"exit {exitCode}: {stderr}");
+        Assert.StartsWith("sharpserve: error: the server did not become ready: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("answered 413: the request body is larger than the limit of 1 bytes (--max-body-size)", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
     public async Task VersionAndHelp_Succeed()
     {
         (int versionExit, string version, _) = await SharpserveProcess.RunAsync("--version");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -113,12 +114,36 @@ public sealed partial class SharpserveServer
     private static async Task ExpectSuccessAsync(Task<HttpResponseMessage> call, bool acceptUnavailable)
     {
         using HttpResponseMessage response = await call;
-        await response.Content.ReadAsByteArrayAsync();
+        string body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode && !(acceptUnavailable && (int)response.StatusCode == 503))
         {
             throw new InvalidOperationException(
-                $"warm-up request {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}");
+                $"warm-up request {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {Answer(response, body)}");
         }
+    }
+
+    /// <summary>
+    /// The status and, when the body is one of our JSON errors, its message: a limit set too low for the warm-up's own
+    /// requests (--max-body-size, --request-timeout) then names itself.
+    /// </summary>
+    private static string Answer(HttpResponseMessage response, string body)
+    {
+        int status = (int)response.StatusCode;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out JsonElement error)
+                && error.ValueKind == JsonValueKind.String)
+            {
+                return $"{status}: {error.GetString()}";
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return status.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -138,7 +163,7 @@ public sealed partial class SharpserveServer
 
         if (status is not (StatusCodes.Status400BadRequest or StatusCodes.Status500InternalServerError))
         {
-            throw new InvalidOperationException($"warm-up request POST {response.RequestMessage?.RequestUri} answered {status}");
+            throw new InvalidOperationException($"warm-up request POST {response.RequestMessage?.RequestUri} answered {Answer(response, body)}");
         }
 
         if (refused.Add(model))
