@@ -98,5 +98,10 @@ public sealed class StartupErrorTests : IDisposable
         Assert.Equal("", stderr);
         Assert.Contains("Usage:", stdout, StringComparison.Ordinal);
         Assert.Contains(mentions, stdout, StringComparison.Ordinal);
+
+        // Defaults are said in each description's words ("default 30s"); System.CommandLine's own
+        // "[default: 00:00:30]" is not a value anyone can type, and "[default: 0]" contradicted computed defaults.
+        Assert.DoesNotContain("[default:", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("00:00:30", stdout, StringComparison.Ordinal);
     }
 }

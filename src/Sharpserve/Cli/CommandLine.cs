@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Reflection;
+using System.Text.RegularExpressions;
 
 namespace Sharpserve.Cli;
 
@@ -11,7 +13,7 @@ namespace Sharpserve.Cli;
 /// ...</c>, one line per problem) and the exit codes: <see cref="UsageError"/> (2) when the command line or the
 /// environment is wrong, <see cref="RuntimeFailure"/> (1) when acting on it fails.
 /// </summary>
-internal static class CommandLine
+internal static partial class CommandLine
 {
     /// <summary>The command line or a SHARPSERVE_* variable is wrong: unknown option, missing or malformed value.</summary>
     public const int UsageError = 2;
@@ -168,7 +170,24 @@ internal static class CommandLine
     {
         public override int Invoke(ParseResult parseResult)
         {
-            int code = inner.Invoke(parseResult);
+            // Each option's description says its default in words ("default 30s", "default: the number of cores");
+            // the generated "[default: 00:00:30]" (the value's ToString) repeats it in a form nobody types, or
+            // contradicts it where 0 means "computed". System.CommandLine has no switch for it, so it is cut here.
+            InvocationConfiguration configuration = parseResult.InvocationConfiguration;
+            TextWriter output = configuration.Output;
+            using var generated = new StringWriter(CultureInfo.InvariantCulture);
+            configuration.Output = generated;
+            int code;
+            try
+            {
+                code = inner.Invoke(parseResult);
+            }
+            finally
+            {
+                configuration.Output = output;
+            }
+
+            output.Write(WithoutGeneratedDefaults(generated.ToString()));
             string? epilog = parseResult.CommandResult.Command.Name switch
             {
                 "serve" => ServeCommand.Epilog,
@@ -185,4 +204,17 @@ internal static class CommandLine
             return code;
         }
     }
+
+    /// <summary>The help text without its "[default: …]" notes, which may be wrapped onto the next line.</summary>
+    internal static string WithoutGeneratedDefaults(string help)
+    {
+        string cut = GeneratedDefault().Replace(help, "");
+        return TrailingSpaces().Replace(cut, "");
+    }
+
+    [GeneratedRegex(@"[ \t]*(\r?\n[ \t]*)?\[default:\s+[^\]]*\]")]
+    private static partial Regex GeneratedDefault();
+
+    [GeneratedRegex(@"[ \t]+(?=\r?$)", RegexOptions.Multiline)]
+    private static partial Regex TrailingSpaces();
 }
