@@ -197,12 +197,15 @@ public sealed class ProcessExecutor : IExecutor, IReloadable, IScalable, IStaged
             {
                 if (queue.Completion.IsCompleted)
                 {
+                    // The signal's task is taken before the check: an answer landing in between still wakes this loop
+                    // (taken after, the last answer's signal was missed and only the 50 ms poll ended the drain).
+                    Task changed = _changed.GetWaitTask();
                     if (InFlightCount() == 0 && !_retries.Reader.TryPeek(out _))
                     {
                         return;
                     }
 
-                    await Task.WhenAny(_retries.Reader.WaitToReadAsync().AsTask(), _changed.GetWaitTask(), Task.Delay(TimeSpan.FromMilliseconds(50), _time));
+                    await Task.WhenAny(_retries.Reader.WaitToReadAsync().AsTask(), changed, Task.Delay(TimeSpan.FromMilliseconds(50), _time));
                 }
                 else
                 {
