@@ -33,6 +33,22 @@ internal static class WorkerShutdown
         await Task.WhenAll(exits);
     }
 
+    /// <summary>
+    /// A worker that was told to exit and closed its connection is on its way out: it gets the grace to exit by itself
+    /// (so its own exit status is what the handle reports), then is killed.
+    /// </summary>
+    public static async Task KillUnlessExitedAsync(IWorkerHandle handle, TimeProvider time)
+    {
+        try
+        {
+            await handle.Exited.WaitAsync(s_exitGrace, time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            handle.Kill();
+        }
+    }
+
     private static async Task WaitForExitOrKillAsync(Worker worker)
     {
         if (await Task.WhenAny(worker.Handle.Exited, Task.Delay(s_exitGrace)) != worker.Handle.Exited)

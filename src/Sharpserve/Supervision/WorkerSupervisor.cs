@@ -229,7 +229,15 @@ internal sealed class WorkerSupervisor : IWorkerLifecycle
 
         bool expected = _stopping || (worker.State == WorkerState.Draining && worker.ShutdownSent);
         worker.Connection?.Abort(reason);
-        worker.Handle.Kill();
+        if (expected)
+        {
+            _ = WorkerShutdown.KillUnlessExitedAsync(worker.Handle, _time); // closing on its way out: no race with its exit
+        }
+        else
+        {
+            worker.Handle.Kill();
+        }
+
         int held = worker.InFlight.Count;
         _onLost(worker);
         lock (_lock)

@@ -127,10 +127,11 @@ internal sealed class FakeWorker : IFrameHandler
     {
     }
 
+    /// <summary>As the real worker: after Shutdown it flushes its answers and exits 0, also when the front closes the connection first.</summary>
     private async Task ExitAfterFlushAsync()
     {
         _connection!.CompleteSending();
-        await _connection.SendingCompleted;
+        await Task.WhenAny(_connection.SendingCompleted, _connection.Completion);
         Exit("exited with code 0");
     }
 
