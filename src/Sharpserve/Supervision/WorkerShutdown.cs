@@ -27,15 +27,15 @@ internal static class WorkerShutdown
         var exits = new Task[workers.Count];
         for (int i = 0; i < exits.Length; i++)
         {
-            exits[i] = WaitForExitOrKillAsync(workers[i]);
+            exits[i] = KillUnlessExitedAsync(workers[i].Handle, TimeProvider.System);
         }
 
         await Task.WhenAll(exits);
     }
 
     /// <summary>
-    /// A worker that was told to exit and closed its connection is on its way out: it gets the grace to exit by itself
-    /// (so its own exit status is what the handle reports), then is killed.
+    /// A worker that was told to exit is on its way out: it gets the grace to exit by itself (so its own exit status
+    /// is what the handle reports), then is killed; completes once it has exited.
     /// </summary>
     public static async Task KillUnlessExitedAsync(IWorkerHandle handle, TimeProvider time)
     {
@@ -46,15 +46,7 @@ internal static class WorkerShutdown
         catch (TimeoutException)
         {
             handle.Kill();
-        }
-    }
-
-    private static async Task WaitForExitOrKillAsync(Worker worker)
-    {
-        if (await Task.WhenAny(worker.Handle.Exited, Task.Delay(s_exitGrace)) != worker.Handle.Exited)
-        {
-            worker.Handle.Kill();
-            await worker.Handle.Exited;
+            await handle.Exited.ConfigureAwait(false);
         }
     }
 }
