@@ -21,6 +21,8 @@ internal sealed partial class SharpserveProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string StandardOutput
     {
         get

@@ -5,6 +5,7 @@ using Sharpserve.Core.Scheduling;
 using Sharpserve.Demo;
 using Sharpserve.Hosting;
 using Sharpserve.Http;
+using Sharpserve.Python;
 using Sharpserve.Supervision;
 
 namespace Sharpserve.Cli;
@@ -33,6 +34,26 @@ internal sealed partial class ServeCommand
             options = options with { ProcessMode = processMode with { WorkerSettings = catalog.WorkerSettings } };
         }
 
+        // Python zygotes log for as long as they run, past the preparation log (disposed before the server starts).
+        using ILoggerFactory pythonLogging = CreatePreparationLogging(logLevel);
+        ILogger pythonLog = pythonLogging.CreateLogger("Sharpserve.Python");
+        if (parsed.GetValue(_python) is { } python)
+        {
+            var entry = new PythonEntry(
+                python, parsed.GetValue(_pythonPath) ?? [], parsed.GetValue(_pythonExe)!, parsed.GetValue(_name) ?? python[..python.IndexOf(':', StringComparison.Ordinal)]);
+            ModelSource pythonModel;
+            try
+            {
+                pythonModel = await PythonModelSource.OpenAsync(entry, pythonLog);
+            }
+            catch (ModelLoadException ex)
+            {
+                return CommandLine.Fail($"{Setting.SourceOf(parsed, _python)} {python}: {ex.Message}", CommandLine.RuntimeFailure);
+            }
+
+            return await SharpserveServer.RunAsync(options, [pythonModel], logLevel);
+        }
+
         if (parsed.GetValue(_repository) is { } repositoryPath)
         {
             ModelRepository repository = ModelRepository.Scan(repositoryPath, Setting.SourceOf(parsed, _repository)!);
@@ -47,7 +68,8 @@ internal sealed partial class ServeCommand
                 return CommandLine.UsageError; // the repository's layout and config.json are configuration, like flags
             }
 
-            return OpenRepository(repository, catalog, inWorkers, logLevel, out List<ModelSource> sources) is { } failed
+            var pythonModels = new PythonRepositoryModels(parsed.GetValue(_pythonExe)!, pythonLog);
+            return OpenRepository(repository, catalog, inWorkers, logLevel, pythonModels, out List<ModelSource> sources) is { } failed
                 ? failed
                 : await SharpserveServer.RunAsync(options, sources, logLevel);
         }
@@ -124,7 +146,7 @@ internal sealed partial class ServeCommand
             Scheduler = scheduler,
             AccessLog = accessLog is null ? null : new AccessLogOptions(accessLog, parsed.GetValue(_accessLogFormat)),
             ForwardedAllowIps = parsed.GetValue(_forwardedAllowIps)!,
-            ProcessMode = Setting.IsGiven(parsed, _workers) ? BuildProcessMode(parsed, graceful) : null,
+            ProcessMode = Setting.IsGiven(parsed, _workers) || Setting.IsGiven(parsed, _python) ? BuildProcessMode(parsed, graceful) : null,
         };
     }
 
@@ -133,7 +155,8 @@ internal sealed partial class ServeCommand
         TimeSpan timeout = parsed.GetValue(_timeout);
         return new WorkerPoolOptions
         {
-            Workers = parsed.GetValue(_workers),
+            // A Python model without --workers gets one worker per core, as its workers are its only executors.
+            Workers = Setting.IsGiven(parsed, _workers) ? parsed.GetValue(_workers) : Environment.ProcessorCount,
             GracefulTimeout = graceful,
             ThreadsPerWorker = parsed.GetValue(_workerThreads),
             Timeout = timeout,
@@ -150,7 +173,7 @@ internal sealed partial class ServeCommand
     /// </summary>
     /// <returns>null when all opened; otherwise the exit code, 1, with the failures printed.</returns>
     private static int? OpenRepository(
-        ModelRepository repository, BackendCatalog catalog, bool inWorkers, LogLevel logLevel, out List<ModelSource> sources)
+        ModelRepository repository, BackendCatalog catalog, bool inWorkers, LogLevel logLevel, PythonRepositoryModels python, out List<ModelSource> sources)
     {
         sources = new List<ModelSource>(repository.Entries.Count);
         var failures = new List<string>();
@@ -160,7 +183,9 @@ internal sealed partial class ServeCommand
         {
             try
             {
-                sources.Add(OpenSource(entry.ModelPath, entry.Name, catalog, inWorkers, log) with { Version = entry.Version });
+                sources.Add(entry.PythonEntry is { } pythonEntry
+                    ? python.Open(entry, pythonEntry)
+                    : OpenSource(entry.ModelPath, entry.Name, catalog, inWorkers, log) with { Version = entry.Version });
             }
             catch (ModelLoadException ex)
             {
@@ -180,6 +205,7 @@ internal sealed partial class ServeCommand
         foreach (ModelSource source in sources)
         {
             source.Model?.Dispose();
+            source.Resources?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
 
         foreach (string failure in failures)

@@ -43,6 +43,15 @@ internal sealed partial class ServeCommand
         Arity = ArgumentArity.ZeroOrOne,
     };
 
+    private readonly Option<string?> _python = Setting.Create<string?>(
+        "--python", "serve a Python model: MODULE:ATTR, a class (made with no arguments), a factory or an instance with predict(data)", "MODULE:ATTR", null, PythonEntryText);
+
+    private readonly Option<IReadOnlyList<string>> _pythonPath = Setting.CreateList<string>(
+        "--python-path", "a folder put first on the Python model's sys.path, repeatable (the working directory follows)", "DIR", Text);
+
+    private readonly Option<string> _pythonExe = Setting.Create<string>(
+        "--python-exe", "the Python interpreter, e.g. a venv's bin/python (default python3 on PATH)", "PATH", Python.PythonEntry.DefaultExecutable, Text);
+
     private readonly Option<string?> _repository = Setting.Create<string?>(
         "--model-repository", "serve every model and version of DIR (layout below) instead of one MODEL", "DIR", null, NullableText);
 
@@ -126,7 +135,7 @@ internal sealed partial class ServeCommand
         {
             _model, _repository, _bind, _host, _port, _threads, _workers, _workerThreads, _timeout, _maxRequests,
             _maxRequestsJitter, _maxWorkerMemory, _cacheDirectory, _name, _maxBodySize, _queueCapacity, _requestTimeout,
-            _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps,
+            _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps, _python, _pythonPath, _pythonExe,
         };
         foreach (Option option in _backends.Options)
         {
@@ -153,7 +162,42 @@ internal sealed partial class ServeCommand
             result.AddError($"give {bind} or {hostPort}, not both: --host/--port are shorthands for one --bind HOST:PORT");
         }
 
-        if (!Setting.IsGiven(parsed, _workers))
+        bool python = Setting.IsGiven(parsed, _python);
+        if (python)
+        {
+            string flag = Setting.SourceOf(parsed, _python)!;
+            if (parsed.GetValue(_model) is { } model)
+            {
+                result.AddError($"give either MODEL ('{model}') or {flag}, not both");
+            }
+
+            if (Setting.SourceOf(parsed, _repository) is { } repositoryFlag)
+            {
+                result.AddError($"give either {flag} or {repositoryFlag}, not both (a repository's Python models say \"backend\": \"python\" in config.json)");
+            }
+
+            if (Setting.SourceOf(parsed, _workerThreads) is { } threads)
+            {
+                result.AddError($"{threads} does not apply to {flag}: a Python worker runs one request at a time (the GIL); add workers with --workers");
+            }
+
+            if (Setting.SourceOf(parsed, _threads) is { } threadMode)
+            {
+                result.AddError($"{threadMode} does not apply to {flag}: Python models run in worker processes; use --workers");
+            }
+        }
+        else if (!Setting.IsGiven(parsed, _repository))
+        {
+            foreach (Option option in (Option[])[_pythonPath, _pythonExe])
+            {
+                if (Setting.SourceOf(parsed, option) is { } source)
+                {
+                    result.AddError($"{source} applies to Python models only; add --python MODULE:ATTR");
+                }
+            }
+        }
+
+        if (!Setting.IsGiven(parsed, _workers) && !python)
         {
             foreach (Option option in (Option[])[_workerThreads, _timeout, _maxRequests, _maxRequestsJitter, _maxWorkerMemory])
             {
@@ -181,6 +225,20 @@ internal sealed partial class ServeCommand
         {
             result.AddError($"{format} needs --access-log FILE or '-'");
         }
+    }
+
+    private static bool PythonEntryText(string text, out string? value, out string reason)
+    {
+        value = text;
+        reason = Python.PythonEntry.Check(text) ?? "";
+        return reason.Length == 0;
+    }
+
+    private static bool Text(string text, out string value, out string reason)
+    {
+        value = text;
+        reason = "must not be empty";
+        return text.Length > 0;
     }
 
     private static bool NullableText(string text, out string? value, out string reason)

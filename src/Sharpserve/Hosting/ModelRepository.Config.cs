@@ -8,7 +8,7 @@ internal sealed partial class ModelRepository
     /// <summary>A config file larger than this is not a config file.</summary>
     private const long MaxConfigBytes = 1 << 20;
 
-    private static readonly string[] s_configFields = ["name", "backend", "default_model_filename", "version_policy"];
+    private static readonly string[] s_configFields = ["name", "backend", "default_model_filename", "version_policy", "entry"];
 
     private enum VersionPolicyKind
     {
@@ -23,10 +23,17 @@ internal sealed partial class ModelRepository
         public static readonly VersionPolicy LatestOne = new(VersionPolicyKind.Latest, 1, []);
     }
 
-    private sealed record ModelConfig(string? Backend, string? DefaultModelFilename, VersionPolicy Policy)
+    /// <param name="Entry">A Python model's MODULE:ATTR (backend "python"; default model:Model), imported from the version folder.</param>
+    private sealed record ModelConfig(string? Backend, string? DefaultModelFilename, VersionPolicy Policy, string? Entry = null)
     {
         public static readonly ModelConfig Default = new(null, null, VersionPolicy.LatestOne);
     }
+
+    /// <summary>The backend name of Python models, which are code, not a file a backend of the catalog reads.</summary>
+    public const string PythonBackend = "python";
+
+    /// <summary>A Python model's entry when its config.json gives none: Model in model.py.</summary>
+    public const string DefaultPythonEntry = "model:Model";
 
     /// <summary>The model's config, or null when it has problems (each added to <see cref="Problems"/>).</summary>
     private ModelConfig? ReadConfig(string path, string folderName)
@@ -67,6 +74,7 @@ internal sealed partial class ModelRepository
 
             string? backend = null;
             string? fileName = null;
+            string? entry = null;
             VersionPolicy policy = VersionPolicy.LatestOne;
             foreach (JsonProperty field in Fields(root, path, "", s_configFields))
             {
@@ -81,9 +89,9 @@ internal sealed partial class ModelRepository
                         break;
                     case "backend":
                         backend = ReadString(field, path, "backend");
-                        if (backend is not null && _catalog.FindByName(backend) is null)
+                        if (backend is not null && backend != PythonBackend && _catalog.FindByName(backend) is null)
                         {
-                            _problems.Add($"{path}: backend must be {string.Join(" or ", _catalog.Backends.Select(b => $"'{b.Name}'"))}, got '{backend}'");
+                            _problems.Add($"{path}: backend must be {string.Join(" or ", _catalog.Backends.Select(b => $"'{b.Name}'"))} or '{PythonBackend}', got '{backend}'");
                         }
 
                         break;
@@ -95,13 +103,33 @@ internal sealed partial class ModelRepository
                         }
 
                         break;
+                    case "entry":
+                        entry = ReadString(field, path, "entry");
+                        if (entry is not null && Python.PythonEntry.Check(entry) is { } entryProblem)
+                        {
+                            _problems.Add($"{path}: entry {entryProblem}");
+                        }
+
+                        break;
                     case "version_policy":
                         policy = ReadVersionPolicy(field.Value, path) ?? policy;
                         break;
                 }
             }
 
-            return _problems.Count == problemsBefore ? new ModelConfig(backend, fileName, policy) : null;
+            if (entry is not null && backend != PythonBackend)
+            {
+                _problems.Add($"{path}: entry is for Python models; add \"backend\": \"{PythonBackend}\"");
+            }
+
+            if (backend == PythonBackend && fileName is not null)
+            {
+                _problems.Add($"{path}: default_model_filename does not apply to a Python model; name its module and class with \"entry\" (default {DefaultPythonEntry})");
+            }
+
+            return _problems.Count == problemsBefore
+                ? new ModelConfig(backend, fileName, policy, backend == PythonBackend ? entry ?? DefaultPythonEntry : null)
+                : null;
         }
     }
 

@@ -31,7 +31,8 @@ internal sealed partial class ModelRepository
     /// The name of the backend that reads the file (from its first bytes, else from its extension), e.g. "onnxruntime";
     /// null when neither tells, and opening it says why.
     /// </param>
-    public sealed record Entry(string Name, string Version, string ModelPath, string? Backend);
+    /// <param name="PythonEntry">A Python model's MODULE:ATTR; its <paramref name="ModelPath"/> is then the version folder.</param>
+    public sealed record Entry(string Name, string Version, string ModelPath, string? Backend, string? PythonEntry = null);
 
     /// <summary>What to serve, by model name (ordinal) then version (ascending); the first name is the default model.</summary>
     public IReadOnlyList<Entry> Entries => _entries;
@@ -128,7 +129,14 @@ internal sealed partial class ModelRepository
         foreach (long version in SelectVersions(config.Policy, versions, configPath, modelDirectory))
         {
             string versionDirectory = Path.Combine(modelDirectory, versions[version]);
-            if (FindModelFile(versionDirectory, config, configPath) is { } entry)
+            if (config.Entry is { } pythonEntry)
+            {
+                if (FindPythonModule(versionDirectory, pythonEntry))
+                {
+                    _entries.Add(new Entry(name, versions[version], Path.GetFullPath(versionDirectory), PythonBackend, pythonEntry));
+                }
+            }
+            else if (FindModelFile(versionDirectory, config, configPath) is { } entry)
             {
                 _entries.Add(new Entry(name, versions[version], entry.Path, entry.Backend));
             }
@@ -217,6 +225,19 @@ internal sealed partial class ModelRepository
         }
 
         return (found, backend);
+    }
+
+    /// <summary>A Python model's version folder must hold its entry's top module: MODULE.py or MODULE/__init__.py.</summary>
+    private bool FindPythonModule(string versionDirectory, string entry)
+    {
+        string module = entry[..entry.IndexOf(':', StringComparison.Ordinal)].Split('.')[0];
+        if (File.Exists(Path.Combine(versionDirectory, module + ".py")) || File.Exists(Path.Combine(versionDirectory, module, "__init__.py")))
+        {
+            return true;
+        }
+
+        _problems.Add($"{versionDirectory}: no {module}.py (or {module}/__init__.py) for the Python model's entry {entry}");
+        return false;
     }
 
     /// <summary>The folders of <paramref name="directory"/>, hidden ones ('.' first) skipped, in ordinal order; files are ignored.</summary>

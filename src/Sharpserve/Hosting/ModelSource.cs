@@ -53,4 +53,19 @@ public sealed record ModelSource
     /// one worker loads alone first, so readiness is not delayed by N loads sharing the cores (docs/architecture.md).
     /// </summary>
     public bool WorkersStartTogether { get; init; }
+
+    /// <summary>
+    /// Starts this model's workers (a Python model's zygote forks them): the model runs in worker processes whatever
+    /// the server's mode, with the server's process-mode settings or their defaults. Null: the server's own launcher.
+    /// </summary>
+    public Supervision.IWorkerLauncher? Launcher { get; init; }
+
+    /// <summary>Describes a newly prepared form for the reload check; null: <see cref="ModelLoader.Describe"/>.</summary>
+    public Func<string, ModelDescription>? DescribePrepared { get; init; }
+
+    /// <summary>Releases a prepared form that a reload did not take (its inputs or outputs differ).</summary>
+    public Action<string>? Discard { get; init; }
+
+    /// <summary>Released by the server after the model's executor has stopped (a Python model's zygotes).</summary>
+    public IAsyncDisposable? Resources { get; init; }
 }

@@ -13,10 +13,10 @@ internal static class ReloadCheck
 {
     /// <summary>Null when <paramref name="preparedPath"/> may replace <paramref name="served"/>; else the difference.</summary>
     /// <exception cref="ModelLoadException">The new model is unusable.</exception>
-    public static string? Difference(ServedModel served, string preparedPath)
+    public static string? Difference(ServedModel served, string preparedPath, Func<string, ModelDescription>? describe = null)
     {
         ArgumentNullException.ThrowIfNull(served);
-        ModelDescription candidate = ModelLoader.Describe(preparedPath, served.Name);
+        ModelDescription candidate = describe?.Invoke(preparedPath) ?? ModelLoader.Describe(preparedPath, served.Name);
         return ModelMetadataDifference.Describe(served.Description.Metadata, candidate.Metadata);
     }
 }

@@ -90,7 +90,18 @@ public sealed partial class SharpserveServer
         }
 
         ServedModel defaultModel = _registry.Default;
-        if (LabelServiceEndpoint.IsTextClassifier(defaultModel.Description.Metadata) &&
+        if (Python.ZygoteDescription.IsDefaultContract(defaultModel.Description.Metadata) &&
+            FirstText(defaultModel.Description.WarmupRequests) is { } pythonText)
+        {
+            // A Python model's /labelservice/: what the model says of its own warm-up input is its answer, 4xx included.
+            using (var plain = new ByteArrayContent(pythonText))
+            {
+                await ExpectModelAnswerAsync(client.PostAsync(new Uri("labelservice/", UriKind.Relative), plain), defaultModel, refused);
+            }
+
+            sent++;
+        }
+        else if (LabelServiceEndpoint.IsTextClassifier(defaultModel.Description.Metadata) &&
             FirstText(defaultModel.Description.WarmupRequests) is { } text)
         {
             using (var plain = new ByteArrayContent(text))

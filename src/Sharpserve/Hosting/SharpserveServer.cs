@@ -118,8 +118,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         var served = new List<ServedModel>(models.Count);
         foreach (ModelSource source in models)
         {
-            if (options.ProcessMode is { } processMode)
+            if (source.Launcher is not null || options.ProcessMode is not null)
             {
+                WorkerPoolOptions processMode = options.ProcessMode ?? new WorkerPoolOptions { Workers = Environment.ProcessorCount };
+                if (source.Launcher is { } launcher)
+                {
+                    processMode = processMode with { Launcher = launcher };
+                }
+
                 string prepared = source.PreparedPath
                     ?? throw new ArgumentException($"process mode needs the prepared path of model '{source.Description.Name}'", nameof(models));
                 if (source.Model is not null)
@@ -257,6 +263,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         await _app.StopAsync();
         await _registry.DisposeAsync();
+        foreach (ModelSource source in _sources)
+        {
+            if (source.Resources is { } resources)
+            {
+                await resources.DisposeAsync(); // after the workers: a Python model's zygotes
+            }
+        }
+
         await _app.DisposeAsync();
         _listeners?.RemoveUnixSockets();
         if (_accessLog is not null)
@@ -281,9 +295,10 @@ public sealed partial class SharpserveServer : IAsyncDisposable
                     {
                         ModelSource source = _sources[i];
                         string prepared = source.PrepareAgain?.Invoke() ?? pool.ModelPath;
-                        if (ReloadCheck.Difference(_registry.All[i], prepared) is { } difference)
+                        if (ReloadCheck.Difference(_registry.All[i], prepared, source.DescribePrepared) is { } difference)
                         {
                             Log.ReloadRefused(_logger, _registry.All[i].Name, _registry.All[i].Version, difference);
+                            source.Discard?.Invoke(prepared);
                             continue;
                         }
 

@@ -18,6 +18,13 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
     public async Task PostAsync(HttpContext context)
     {
         using RequestBody body = await RequestBody.ReadAsync(context);
+        if (Python.ZygoteDescription.IsDefaultContract(registry.Default.Description.Metadata))
+        {
+            // A Python model gets the body as Flask's request.data: any bytes, as they came; the model decides.
+            await PredictPythonAsync(context, registry.Default, body.Span.ToArray());
+            return;
+        }
+
         if (body.Length == 0)
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "the request body is empty; send the text to classify as UTF-8");
@@ -46,7 +53,37 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
             return HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "give the text as ?text=... or POST it as the request body");
         }
 
-        return ClassifyAsync(context, text);
+        return Python.ZygoteDescription.IsDefaultContract(registry.Default.Description.Metadata)
+            ? PredictPythonAsync(context, registry.Default, text)
+            : ClassifyAsync(context, text);
+    }
+
+    /// <summary>
+    /// A Python model's answer (docs/python-backend.md 6.1): what predict returned, as text (<c>label</c>) or as
+    /// JSON (<c>json</c>).
+    /// </summary>
+    private async Task PredictPythonAsync(HttpContext context, ServedModel model, byte[] body)
+    {
+        var request = new InferenceRequest([Tensor.FromBytes("text", [1], [body])], InferenceParameters.Default);
+        InferResult result = warmupGate.IsWarmupRequest(context)
+            ? await model.InferUncheckedAsync(request, context.RequestAborted)
+            : await model.InferAsync(request, context.RequestAborted);
+        if (!result.IsSuccess)
+        {
+            await HttpErrors.WriteAsync(context, result.Error!);
+            return;
+        }
+
+        bool json = Find(result.Response!, "json") is not null;
+        if ((Find(result.Response!, json ? "json" : "label")?.BytesData) is not [byte[] answer])
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, $"model '{model.Name}' returned no label");
+            return;
+        }
+
+        context.Response.ContentType = json ? "application/json" : "text/plain; charset=utf-8";
+        context.Response.BodyWriter.Write(answer);
+        await ResponseBody.CompleteAsync(context, context.RequestAborted);
     }
 
     private async Task ClassifyAsync(HttpContext context, byte[] text)

@@ -101,10 +101,27 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
                     PssBytes = worker.PssBytes,
                     PrivateDirtyBytes = worker.PrivateDirtyBytes,
                     PrivateDirtyGrowthBytes = worker.PrivateDirtyGrowthBytes,
+                    SharedBytes = worker.SharedBytes,
                 });
             }
 
-            return status with { TargetWorkers = pool.TargetWorkers, Restarts = pool.Restarts, Image = (model.Executor as IReloadable)?.ModelPath, Workers = workers };
+            List<ZygoteProcessStatus>? zygotes = null;
+            foreach (Python.ZygoteStatus zygote in pool.GetZygotes())
+            {
+                (zygotes ??= []).Add(new ZygoteProcessStatus
+                {
+                    Generation = zygote.Generation,
+                    Pid = zygote.Pid,
+                    State = zygote.State,
+                    Workers = zygote.Workers,
+                    Restarts = zygote.Restarts,
+                    RssBytes = zygote.RssBytes,
+                    PssBytes = zygote.PssBytes,
+                    PrivateDirtyBytes = zygote.PrivateDirtyBytes,
+                });
+            }
+
+            return status with { TargetWorkers = pool.TargetWorkers, Restarts = pool.Restarts, Image = (model.Executor as IReloadable)?.ModelPath, Workers = workers, Zygotes = zygotes };
         }
 
         return model.Executor is IThreadedExecutor threads ? status with { Threads = threads.ThreadCount } : status;

@@ -10,4 +10,7 @@ public interface IWorkerStatus
 
     /// <summary>One row per live worker: pid, state, requests, memory.</summary>
     IReadOnlyList<WorkerStatus> GetStatus();
+
+    /// <summary>The zygotes that fork the workers (a Python model); empty otherwise.</summary>
+    IReadOnlyList<Python.ZygoteStatus> GetZygotes() => [];
 }

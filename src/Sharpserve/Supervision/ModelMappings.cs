@@ -17,6 +17,11 @@ internal static class ModelMappings
     /// <summary>The files a process serving <paramref name="modelPath"/> maps (full paths); the model itself at least.</summary>
     public static string[] FilesOf(string modelPath) => s_files.GetOrAdd(modelPath, static path =>
     {
+        if (!File.Exists(path))
+        {
+            return []; // not a file: a Python model's zygote generation, which maps no model
+        }
+
         string full = Path.GetFullPath(path);
         try
         {

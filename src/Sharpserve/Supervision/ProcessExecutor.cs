@@ -90,11 +90,13 @@ public sealed class ProcessExecutor : IExecutor, IReloadable, IScalable, IStaged
             rows.Add(new WorkerStatus(
                 worker.Id, worker.Pid, worker.State, worker.Generation, worker.Served, worker.InFlight.Count,
                 memory.AnonymousBytes, ModelMappings.ResidentBytes(worker.Pid, worker.ModelFiles), memory.PssBytes,
-                memory.PrivateDirtyBytes, WorkerMemoryBudget.Growth(memory, worker.MemoryAtReady)));
+                memory.PrivateDirtyBytes, WorkerMemoryBudget.Growth(memory, worker.MemoryAtReady), memory.SharedBytes));
         }
 
         return rows;
     }
+
+    public IReadOnlyList<Python.ZygoteStatus> GetZygotes() => (_options.Launcher as Python.IZygoteStatus)?.Zygotes ?? [];
 
     /// <summary>The submitting thread's fast path: a Ready worker with room takes the item at once.</summary>
     public bool TryAccept(InferenceWorkItem item) => !_stopping && TrySend(item, attempt: 1);

@@ -9,13 +9,14 @@ namespace Sharpserve.Supervision;
 /// mapping is measured apart (<see cref="ModelMappings"/>): Rss − Anonymous also holds the runtime's and the native
 /// libraries' file-backed pages.
 /// </summary>
-public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long AnonymousBytes, long PrivateDirtyBytes)
+/// <param name="SharedBytes">Shared_Clean + Shared_Dirty: resident pages another process maps too.</param>
+public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long AnonymousBytes, long PrivateDirtyBytes, long SharedBytes = 0)
 {
     public static ProcessMemory Read(int pid)
     {
         try
         {
-            long rss = 0, pss = 0, anonymous = 0, privateDirty = 0;
+            long rss = 0, pss = 0, anonymous = 0, privateDirty = 0, shared = 0;
             foreach (string line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
             {
                 if (line.StartsWith("Rss:", StringComparison.Ordinal))
@@ -30,13 +31,17 @@ public readonly record struct ProcessMemory(long RssBytes, long PssBytes, long A
                 {
                     anonymous = Kilobytes(line);
                 }
+                else if (line.StartsWith("Shared_Clean:", StringComparison.Ordinal) || line.StartsWith("Shared_Dirty:", StringComparison.Ordinal))
+                {
+                    shared += Kilobytes(line);
+                }
                 else if (line.StartsWith("Private_Dirty:", StringComparison.Ordinal))
                 {
                     privateDirty = Kilobytes(line);
                 }
             }
 
-            return new ProcessMemory(rss, pss, anonymous, privateDirty);
+            return new ProcessMemory(rss, pss, anonymous, privateDirty, shared);
         }
         catch (IOException)
         {

@@ -15,4 +15,5 @@ public sealed record WorkerStatus(
     long MappedModelBytes,
     long PssBytes,
     long PrivateDirtyBytes,
-    long PrivateDirtyGrowthBytes);
+    long PrivateDirtyGrowthBytes,
+    long SharedBytes = 0);

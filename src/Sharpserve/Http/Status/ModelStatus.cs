@@ -37,6 +37,9 @@ internal sealed record ModelStatus
 
     public IReadOnlyList<WorkerProcessStatus>? Workers { get; init; }
 
+    /// <summary>A Python model's zygotes (docs/python-backend.md): the one serving, and any retiring after a reload.</summary>
+    public IReadOnlyList<ZygoteProcessStatus>? Zygotes { get; init; }
+
     /// <summary>Executor threads, in thread mode.</summary>
     public int? Threads { get; init; }
 }

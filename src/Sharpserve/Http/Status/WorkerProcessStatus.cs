@@ -36,4 +36,10 @@ internal sealed record WorkerProcessStatus
     /// from older servers.
     /// </summary>
     public long? PrivateDirtyGrowthBytes { get; init; }
+
+    /// <summary>
+    /// Shared_Clean + Shared_Dirty: resident pages the worker shares with another process; for a Python worker, what
+    /// it still shares with its zygote (the frozen model). Absent from older servers.
+    /// </summary>
+    public long? SharedBytes { get; init; }
 }
