@@ -100,14 +100,20 @@ internal static class StatusCommand
         foreach (ModelStatus model in status.Models)
         {
             Console.Out.WriteLine($"model {model.Name} version {model.Version}: {model.Mode} mode, ready {model.Ready}, queued {model.Queued}, completed {model.Completed}");
+            foreach (ZygoteProcessStatus z in model.Zygotes ?? [])
+            {
+                Console.Out.WriteLine(
+                    $"  zygote generation {z.Generation}, pid {z.Pid}, {z.State}, {z.Workers} workers, {z.Restarts} restarts, pss {Mib(z.PssBytes)}, private dirty {Mib(z.PrivateDirtyBytes)}");
+            }
+
             if (model.Workers is { } workers)
             {
                 Console.Out.WriteLine($"  restarts {model.Restarts}, target {model.TargetWorkers} workers");
-                Console.Out.WriteLine("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model  private-dirty     growth");
+                Console.Out.WriteLine("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model  private-dirty     growth     shared");
                 foreach (WorkerProcessStatus w in workers)
                 {
                     Console.Out.WriteLine(
-                        $"  {w.Id,-4} {w.Pid,6}  {w.State,-9} {w.Generation,3}  {w.Requests,8}  {w.InFlight,9}  {Mib(w.AnonymousBytes),9}  {Mib(w.MappedModelBytes),12}  {Mib(w.PrivateDirtyBytes),13}  {Mib(w.PrivateDirtyGrowthBytes),9}");
+                        $"  {w.Id,-4} {w.Pid,6}  {w.State,-9} {w.Generation,3}  {w.Requests,8}  {w.InFlight,9}  {Mib(w.AnonymousBytes),9}  {Mib(w.MappedModelBytes),12}  {Mib(w.PrivateDirtyBytes),13}  {Mib(w.PrivateDirtyGrowthBytes),9}  {Mib(w.SharedBytes),9}");
                 }
             }
         }
