@@ -26,6 +26,8 @@ internal sealed class PythonZygote
     private readonly TaskCompletionSource<ZygoteEvent> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _exitSent;
+    private volatile string? _failure;
+    private int _exitHandled;
 
     private PythonZygote(Process process, ILogger logger)
     {
@@ -175,12 +177,18 @@ internal sealed class PythonZygote
             }
         };
         _process.BeginErrorReadLine();
-        _ = Task.Run(ReadEventsAsync);
+        Task reading = Task.Run(ReadEventsAsync);
+        // The exit is the process's own (SIGCHLD), not the end of its pipes: its forked workers inherit the standard
+        // error it logs to, so that pipe stays open as long as any of them lives.
+        _process.Exited += (_, _) => _ = OnExitedAsync(reading);
+        if (_process.HasExited)
+        {
+            _ = OnExitedAsync(reading);
+        }
     }
 
     private async Task ReadEventsAsync()
     {
-        string? failure = null;
         try
         {
             while (await _process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
@@ -190,10 +198,10 @@ internal sealed class PythonZygote
                     continue;
                 }
 
-                failure = Handle(Parse(line));
-                if (failure is not null)
+                if (Handle(Parse(line)) is { } failure)
                 {
-                    break;
+                    _failure = failure;
+                    return;
                 }
             }
         }
@@ -203,12 +211,22 @@ internal sealed class PythonZygote
         }
         catch (ZygoteProtocolException e)
         {
-            failure = $"broke the control protocol: {e.Message}";
+            _failure = $"broke the control protocol: {e.Message}";
             Kill();
         }
+    }
 
-        await _process.WaitForExitAsync().ConfigureAwait(false);
+    private async Task OnExitedAsync(Task reading)
+    {
+        if (Interlocked.Exchange(ref _exitHandled, 1) != 0)
+        {
+            return;
+        }
+
+        // What it wrote before it exited (a `failed` line) says more than its exit status: read it first, briefly.
+        await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         string exit = Describe(_process);
+        string? failure = _failure;
         string reason = failure ?? (_loaded.Task.IsCompleted
             ? $"the zygote {exit}"
             : $"the Python zygote {exit} before the model was loaded (its log above says why)");

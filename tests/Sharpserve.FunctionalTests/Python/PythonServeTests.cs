@@ -52,7 +52,7 @@ public sealed class PythonServeTests : IDisposable
         Assert.Equal("python", metadata.RootElement.GetProperty("platform").GetString());
         JsonElement input = metadata.RootElement.GetProperty("inputs")[0];
         Assert.Equal(("text", "BYTES"), (input.GetProperty("name").GetString(), input.GetProperty("datatype").GetString()));
-        Assert.Equal(["label", "json"], metadata.RootElement.GetProperty("outputs").EnumerateArray().Select(o => o.GetProperty("name").GetString()!).Order());
+        Assert.Equal(["json", "label"], metadata.RootElement.GetProperty("outputs").EnumerateArray().Select(o => o.GetProperty("name").GetString()!).Order());
 
         JsonElement model = await server.WaitForStatusAsync(m => PythonServer.CountState(m, "ready") == 2, "two ready workers");
         JsonElement zygote = model.GetProperty("zygotes").EnumerateArray().Single();

@@ -53,7 +53,7 @@ internal sealed class PythonServer : IAsyncDisposable
     {
         string script = """
             import importlib, json, sys
-            sys.path.insert(0, sys.argv[1])
+            sys.path[0:0] = [sys.argv[1], sys.argv[3]]
             module, attr = sys.argv[2].split(":")
             obj = getattr(importlib.import_module(module), attr)
             model = obj() if callable(obj) and not hasattr(obj, "predict") or isinstance(obj, type) else obj
@@ -66,7 +66,7 @@ internal sealed class PythonServer : IAsyncDisposable
             print(json.dumps(out))
             """;
         var info = new ProcessStartInfo(Interpreter) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in (string[])["-c", script, directory, entry])
+        foreach (string argument in (string[])["-c", script, directory, entry, Path.Combine(AppContext.BaseDirectory, "python")])
         {
             info.ArgumentList.Add(argument);
         }
