@@ -139,6 +139,34 @@ public sealed class PythonSupervisionTests : IDisposable
         Assert.DoesNotContain(all, PythonServer.Exists);
     }
 
+    [Fact]
+    public async Task KillingTheFront_WhileTheModelLoads_StopsTheZygote()
+    {
+        string directory = PythonServer.WriteModel(Path.Combine(_directory, "slow"), """
+            import time
+
+            class Model:
+                def load(self):
+                    time.sleep(3600)
+
+                def predict(self, data):
+                    return "never"
+            """);
+        using SharpserveProcess process = SharpserveProcess.Start(
+            $"serve --python model:Model --python-path \"{directory}\" --python-exe {PythonServer.Interpreter} --port 0 --workers 1");
+        string started = await process.WaitForOutputAsync("Python zygote (pid ");
+        int zygote = int.Parse(started.Split("(pid ")[1].Split(')')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(PythonServer.Exists(zygote));
+        process.SendSignal(SigKill);
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        for (int i = 0; i < 600 && PythonServer.Exists(zygote); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(PythonServer.Exists(zygote), "the zygote outlived the front while loading");
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 }
