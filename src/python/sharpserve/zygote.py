@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Dict, List, NoReturn, Optional, Sequence
+from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 # Python 3.9 brings os.pidfd_open; this module itself still runs on older ones, far enough to say so.
 MINIMUM_PYTHON = (3, 9)
@@ -72,6 +72,16 @@ class Control:
             return False
         self._pending += data
         return True
+
+    def take_waiting_input(self) -> Tuple[bytes, bool]:
+        """What the input pipe holds now, without waiting, and whether it has ended."""
+        data = bytearray()
+        while select.select([self.input_fd], [], [], 0)[0]:
+            chunk = os.read(self.input_fd, 1 << 16)
+            if not chunk:
+                return bytes(data), True
+            data += chunk
+        return bytes(data), False
 
     def commands(self) -> List[Dict[str, Any]]:
         """The complete lines received so far, parsed and checked (ControlProtocolError otherwise)."""
@@ -227,6 +237,18 @@ class Zygote:
             raise StartFailure(e.error, e.traceback) from None
         finally:
             received = watchdog.stop()
+        # Commands that came while the model loaded, and any already waiting in the pipe, came before `loaded`: a fork
+        # among them breaks the protocol, an exit ends the zygote now.
+        pending, ended = self._control.take_waiting_input()
+        self._control.feed(received + pending)
+        early = self._control.commands()
+        if any(c["command"] == "fork" for c in early):
+            raise ControlProtocolError("a fork command came before loaded")
+        if early:
+            _flush_and_exit(0)
+        if ended:
+            sys.stderr.write("the front closed the zygote's standard input while the model loaded; exiting\n")
+            _flush_and_exit(1)
         gc.collect()
         gc.freeze()
         names = thread_names()
@@ -242,13 +264,6 @@ class Zygote:
         self._control.send("loaded", load_seconds=round(loaded - started, 6), warmup_seconds=round(warmed - loaded, 6),
                            memory=memory_rollup(), metadata=self._model.metadata_json(), batch=self._model.batch,
                            warmup=warmup_json)
-        # Commands that came while the model loaded: a fork among them came before `loaded`.
-        self._control.feed(received)
-        early = self._control.commands()
-        if any(c["command"] == "fork" for c in early):
-            raise ControlProtocolError("a fork command came before loaded")
-        if early:
-            _flush_and_exit(0)  # an exit
 
     # -- the main loop -------------------------------------------------------------------------------------------
 
