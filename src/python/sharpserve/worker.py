@@ -40,8 +40,11 @@ Log = Callable[[str], None]
 
 def stderr_log(prefix: str = "") -> Log:
     def log(line: str) -> None:
-        sys.stderr.write(f"{prefix}{line}\n")
-        sys.stderr.flush()
+        try:
+            sys.stderr.write(f"{prefix}{line}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # the log pipe's reader, the front, is gone: the worker is on its way out
     return log
 
 

@@ -142,8 +142,8 @@ class StdinWatchdog:
                 return
             data = os.read(self._control.input_fd, 1 << 16)
             if not data:
-                sys.stderr.write("the front closed the zygote's standard input while the model loaded; exiting\n")
-                sys.stderr.flush()
+                # The front is dead, so its end of the log pipe may be gone too: a failed write must not stop the exit.
+                _say("the front closed the zygote's standard input while the model loaded; exiting")
                 os._exit(1)
             self._received += data
 
@@ -165,7 +165,9 @@ class StdinWatchdog:
 
 
 def thread_names() -> List[str]:
-    """The comm names of this process's threads other than the main one (/proc/self/task)."""
+    """The names of this process's threads other than the main one (/proc/self/task): a Python thread's own name
+    (threading does not give it to the kernel), else the kernel's comm name (a native pool's, e.g. OpenMP's)."""
+    python_names = {t.native_id: t.name for t in threading.enumerate()}
     names = []
     main = str(os.getpid())
     for tid in sorted(os.listdir("/proc/self/task")):
@@ -173,7 +175,8 @@ def thread_names() -> List[str]:
             continue
         try:
             with open(f"/proc/self/task/{tid}/comm") as f:
-                names.append(f.read().strip())
+                comm = f.read().strip()
+            names.append(python_names.get(int(tid), comm))
         except OSError:
             continue  # it ended meanwhile
     return names
@@ -247,7 +250,7 @@ class Zygote:
         if early:
             _flush_and_exit(0)
         if ended:
-            sys.stderr.write("the front closed the zygote's standard input while the model loaded; exiting\n")
+            _say("the front closed the zygote's standard input while the model loaded; exiting")
             _flush_and_exit(1)
         gc.collect()
         gc.freeze()
@@ -339,8 +342,17 @@ class Zygote:
                 os.kill(pid, signal.SIGKILL)  # not reaped yet, so the pid is still this worker's
             except ProcessLookupError:
                 pass
-        sys.stderr.write(f"the front closed the zygote's standard input; killed {len(self._workers)} workers\n")
+        _say(f"the front closed the zygote's standard input; killed {len(self._workers)} workers")
         _flush_and_exit(1)
+
+
+def _say(line: str) -> None:
+    """One line to the log, when there still is one: after the front's death its end of the pipe is closed."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _flush_and_exit(status: int) -> NoReturn:

@@ -450,13 +450,14 @@ class ZygoteFailureTests(unittest.TestCase):
             class Model:
                 def load(self):
                     self.stop = threading.Event()
-                    threading.Thread(target=self.stop.wait, daemon=True).start()
+                    threading.Thread(target=self.stop.wait, daemon=True, name="stray-pool").start()
 
                 def predict(self, data):
                     return "x"
         """
         failed = self.assert_failed(source, "the zygote has 2 threads")
         self.assertIn("OMP_NUM_THREADS=1", failed["error"])
+        self.assertIn("stray-pool", failed["error"])  # the thread's Python name, which the kernel does not know
 
 
 class ControlProtocolTests(unittest.TestCase):
