@@ -25,7 +25,8 @@ internal sealed class ZygoteGeneration(int number, string token, PythonZygote zy
 
     public ZygoteEvent Loaded { get; } = loaded;
 
-    public IWorkerHandle Fork(int id, string socketPath)
+    /// <summary>Forks a worker; once it has exited, a retired generation with no worker left stops its zygote.</summary>
+    public IWorkerHandle Fork(int id, string socketPath, ZygoteLauncher launcher)
     {
         PythonZygote zygote;
         lock (_lock)
@@ -37,7 +38,13 @@ internal sealed class ZygoteGeneration(int number, string token, PythonZygote zy
         if (handle.Pid != 0)
         {
             Interlocked.Increment(ref _liveWorkers);
-            _ = handle.Exited.ContinueWith(_ => Interlocked.Decrement(ref _liveWorkers), TaskScheduler.Default);
+            _ = handle.Exited.ContinueWith(
+                _ =>
+                {
+                    Interlocked.Decrement(ref _liveWorkers);
+                    return StopIfIdleAsync(launcher);
+                },
+                TaskScheduler.Default);
         }
 
         return handle;

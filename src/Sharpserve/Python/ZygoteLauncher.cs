@@ -84,6 +84,7 @@ internal sealed class ZygoteLauncher : IWorkerLauncher, IZygoteStatus, IAsyncDis
             return ForkedWorker.NotForked($"could not be forked: no zygote for {launch.ModelPath}");
         }
 
+        List<ZygoteGeneration>? retired = null;
         lock (_lock)
         {
             if (_current is { } current && generation.Number > current.Number)
@@ -94,6 +95,7 @@ internal sealed class ZygoteLauncher : IWorkerLauncher, IZygoteStatus, IAsyncDis
                     if (older.Number < generation.Number)
                     {
                         older.Retire();
+                        (retired ??= []).Add(older);
                     }
                 }
 
@@ -101,9 +103,12 @@ internal sealed class ZygoteLauncher : IWorkerLauncher, IZygoteStatus, IAsyncDis
             }
         }
 
-        IWorkerHandle handle = generation.Fork(launch.Id, launch.SocketPath);
-        _ = handle.Exited.ContinueWith(_ => generation.StopIfIdleAsync(this), TaskScheduler.Default);
-        return handle;
+        foreach (ZygoteGeneration older in retired ?? [])
+        {
+            _ = older.StopIfIdleAsync(this); // its workers may all be gone already
+        }
+
+        return generation.Fork(launch.Id, launch.SocketPath, this);
     }
 
     public IReadOnlyList<ZygoteStatus> Zygotes
