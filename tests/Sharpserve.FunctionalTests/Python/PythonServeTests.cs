@@ -17,11 +17,12 @@ public sealed class PythonServeTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Theory]
-    [InlineData("dict_model")]
-    [InlineData("sklearn_model")]
-    public async Task Answers_EqualCallingTheClassDirectly_OverLabelServiceAndOipInfer(string name)
+    [InlineData("data/python/dict_model")]
+    [InlineData("data/python/sklearn_model")]
+    [InlineData("examples/python/label_service")]
+    public async Task Answers_EqualCallingTheClassDirectly_OverLabelServiceAndOipInfer(string folder)
     {
-        string directory = PythonServer.DataModel(name);
+        string directory = Path.Combine(AppContext.BaseDirectory, folder);
         string[] expected = await PythonServer.PredictDirectlyAsync(directory, "model:Model", s_texts);
         await using PythonServer server = await PythonServer.StartAsync("model:Model", directory, "--workers 2");
 
