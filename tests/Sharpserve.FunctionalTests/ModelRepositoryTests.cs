@@ -142,7 +142,7 @@ public sealed class ModelRepositoryTests : IDisposable
         ModelRepository repository = ModelRepository.Scan(_root, catalog: new BackendCatalog([new FastTextBackend()]));
 
         Assert.Equal(2, repository.Problems.Count);
-        Assert.Contains(repository.Problems, p => p.EndsWith("backend must be 'fasttext', got 'onnxruntime'", StringComparison.Ordinal));
+        Assert.Contains(repository.Problems, p => p.EndsWith("backend must be 'fasttext' or 'python', got 'onnxruntime'", StringComparison.Ordinal));
         Assert.Contains(repository.Problems, p => p == Path.Combine(_root, "unnamed", "1") + ": no model file; expected model.bin");
     }
 
@@ -289,14 +289,14 @@ public sealed class ModelRepositoryTests : IDisposable
     [InlineData("{", "malformed JSON")]
     [InlineData("""{"name": "text",}""", "malformed JSON")]
     [InlineData("[]", "must be a JSON object, got an array")]
-    [InlineData("""{"max_batch_size": 8}""", "unknown field 'max_batch_size' (known: name, backend, default_model_filename, version_policy)")]
+    [InlineData("""{"max_batch_size": 8}""", "unknown field 'max_batch_size' (known: name, backend, default_model_filename, version_policy, entry)")]
     [InlineData("""{"version_policy": {"latest": {"num_versions": 1, "n": 2}}}""", "unknown field 'version_policy.latest.n' (known: num_versions)")]
     [InlineData("""{"version_policy": {"all": {"x": 1}}}""", "unknown field 'version_policy.all.x' (it takes no fields)")]
     [InlineData("""{"version_policy": {"newest": {}}}""", "unknown field 'version_policy.newest'")]
     [InlineData("""{"backend": "fasttext", "backend": "fasttext"}""", "field 'backend' is given twice")]
     [InlineData("""{"name": "other"}""", "name 'other' must equal the model folder's name 'text'")]
     [InlineData("""{"name": 1}""", "name must be a string, got the number 1")]
-    [InlineData("""{"backend": "tensorflow"}""", "backend must be 'onnxruntime' or 'fasttext', got 'tensorflow'")]
+    [InlineData("""{"backend": "tensorflow"}""", "backend must be 'onnxruntime', 'fasttext' or 'python', got 'tensorflow'")]
     [InlineData("""{"default_model_filename": "../model.bin"}""", "default_model_filename must be a file name")]
     [InlineData("""{"default_model_filename": ".model.bin"}""", "default_model_filename must be a file name")]
     [InlineData("""{"version_policy": "latest"}""", "version_policy must be an object")]

@@ -27,7 +27,7 @@ public sealed class StatusCommandTests : IDisposable
         Assert.StartsWith($"ready: True   front pid {served.Process.Id}, anonymous ", lines[0], StringComparison.Ordinal);
         Assert.StartsWith("model langid version 1: process mode, ready True, queued 0, completed ", lines[1], StringComparison.Ordinal);
         Assert.Equal("  restarts 0, target 2 workers", lines[2]);
-        Assert.Equal("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model  private-dirty     growth", lines[3]);
+        Assert.Equal("  id     pid  state     gen  requests  in-flight  anonymous  mapped-model  private-dirty     growth     shared", lines[3]);
         Assert.Equal(4 + 2, lines.Length);
         foreach (JsonElement worker in workers)
         {
@@ -40,8 +40,8 @@ public sealed class StatusCommandTests : IDisposable
             Assert.Equal("0", columns[3]);
             Assert.True(long.Parse(columns[4], System.Globalization.CultureInfo.InvariantCulture) >= worker.GetProperty("requests").GetInt64());
             Assert.Equal("0", columns[5]);
-            // anonymous, mapped-model, private-dirty, growth: four "N.N MiB" columns.
-            Assert.Equal(6 + 8, columns.Length);
+            // anonymous, mapped-model, private-dirty, growth, shared: five "N.N MiB" columns.
+            Assert.Equal(6 + 10, columns.Length);
             for (int c = 6; c < columns.Length; c += 2)
             {
                 Assert.Matches(@"^\d+\.\d$", columns[c]);

@@ -20,14 +20,18 @@ internal sealed partial class ServeCommand
         --host/--port are shorthands for one HOST:PORT; give them or --bind, not both. The default is
         127.0.0.1:8000: nothing is exposed unless asked.
 
+        Python models: --python MODULE:ATTR serves a class with load() and predict(data) from worker processes
+        forked by one zygote that loaded it once (docs/python-backend.md); -w/--workers defaults to one per core.
+
         Process mode signals: SIGHUP reloads the model, SIGTTIN adds a worker, SIGTTOU removes one;
         SIGUSR1 reopens the access log; SIGTERM and SIGINT drain in-flight requests and exit.
 
         Model repository (--model-repository DIR, like Triton's), read once at start:
-          DIR/<model>/config.json           optional: {"name", "backend": "onnxruntime"|"fasttext",
+          DIR/<model>/config.json           optional: {"name", "backend": "onnxruntime"|"fasttext"|"python",
                                             "default_model_filename", "version_policy": {"latest": {"num_versions": N}}
-                                            (default N = 1) | {"all": {}} | {"specific": {"versions": [1, 3]}}}
-          DIR/<model>/<version>/model.onnx  or model.bin (fastText); <version> is a positive integer
+                                            (default N = 1) | {"all": {}} | {"specific": {"versions": [1, 3]}},
+                                            "entry": "model:Model" (Python models)}
+          DIR/<model>/<version>/model.onnx  or model.bin (fastText), or model.py (Python); <version> is a positive integer
         Every selected (model, version) is served at /v2/models/<model>/versions/<version> with its own executors
         (--threads or --workers each); /v2/models/<model> is its highest version; /labelservice/ uses the first
         model in name order. Names are letters, digits, '_', '-', '.'; entries starting with '.' are skipped.

@@ -91,7 +91,8 @@ internal sealed partial class ModelRepository
                         backend = ReadString(field, path, "backend");
                         if (backend is not null && backend != PythonBackend && _catalog.FindByName(backend) is null)
                         {
-                            _problems.Add($"{path}: backend must be {string.Join(" or ", _catalog.Backends.Select(b => $"'{b.Name}'"))} or '{PythonBackend}', got '{backend}'");
+                            string[] names = [.. _catalog.Backends.Select(b => $"'{b.Name}'"), $"'{PythonBackend}'"];
+                            _problems.Add($"{path}: backend must be {string.Join(", ", names[..^1])} or {names[^1]}, got '{backend}'");
                         }
 
                         break;
