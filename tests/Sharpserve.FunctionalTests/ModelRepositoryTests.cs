@@ -147,6 +147,35 @@ public sealed class ModelRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void Scan_APythonModel_IsItsVersionFolderAndEntry_DefaultingToModelColonModel()
+    {
+        Add("py/config.json", """{"backend": "python"}""");
+        Add("py/1/model.py", "class Model: pass\n");
+        Add("pkg/config.json", """{"backend": "python", "entry": "service.app:make"}""");
+        Add("pkg/2/service/__init__.py");
+
+        ModelRepository repository = ScanValid();
+
+        ModelRepository.Entry py = Assert.Single(repository.Entries, e => e.Name == "py");
+        Assert.Equal(("python", "model:Model", Path.Combine(_root, "py", "1")), (py.Backend, py.PythonEntry, py.ModelPath));
+        ModelRepository.Entry pkg = Assert.Single(repository.Entries, e => e.Name == "pkg");
+        Assert.Equal(("service.app:make", "2"), (pkg.PythonEntry, pkg.Version));
+    }
+
+    [Theory]
+    [InlineData("""{"backend": "python", "entry": "model"}""", "py/1/model.py", "entry must be MODULE:ATTR")]
+    [InlineData("""{"entry": "model:Model"}""", "py/1/model.py", "entry is for Python models")]
+    [InlineData("""{"backend": "python", "default_model_filename": "x.py"}""", "py/1/model.py", "does not apply to a Python model")]
+    [InlineData("""{"backend": "python", "entry": "svc:Model"}""", "py/1/model.py", "no svc.py (or svc/__init__.py)")]
+    public void Scan_APythonModelMisconfigured_IsAProblemSayingWhat(string config, string file, string message)
+    {
+        Add("py/config.json", config);
+        Add(file);
+
+        Assert.Contains(message, ScanSingleProblem(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Scan_ModelOnnxAndModelBinWithoutConfig_IsAmbiguous()
     {
         Add("m/1/model.onnx");
