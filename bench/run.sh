@@ -45,7 +45,7 @@ if [ "$mode" = quick ]; then
     export MEM_NS="2" MEM_LOAD_S=1 MEM_SETTLE_S=1 DICT_ENTRIES=1000000 DICT_PER_WORKER_MAX_N=0 FULL_GC_AT=100
     export TP_CONNS="16" TP_DURATION_S=1 TP_WARMUP_S=1
     export PY_NS="2" PY_LOAD_S=3 PY_SETTLE_S=1 PY_INTERVAL=0.5 PY_DICT_ENTRIES=300000 PY_SKLEARN_VOCAB=100000
-    export PY_PER_WORKER_MAX_N=2 PY_BURST_PER_CONN=20
+    export PY_REPEATS=1 PY_PER_WORKER_MAX_N=2 PY_BURST_PER_CONN=20
     report_md="$ROOT/docs/benchmarks/quick/benchmarks.md"; charts="$ROOT/docs/benchmarks/quick"
 else
     export QUICK=0 REPEATS=3
@@ -53,7 +53,7 @@ else
     export TP_CONNS="1 16 64" TP_DURATION_S=5 TP_WARMUP_S=1
     # Python models: one repeat (a 60-second load per run, 20 runs: about 25 minutes on 2 cores).
     export PY_NS="2 4 8" PY_LOAD_S=60 PY_SETTLE_S=2 PY_INTERVAL=1 PY_DICT_ENTRIES=2000000 PY_SKLEARN_VOCAB=600000
-    export PY_PER_WORKER_MAX_N=2 PY_BURST_PER_CONN=40
+    export PY_REPEATS=1 PY_PER_WORKER_MAX_N=2 PY_BURST_PER_CONN=40
     report_md="$ROOT/docs/benchmarks.md"; charts="$ROOT/docs/benchmarks"
 fi
 

@@ -9,13 +9,13 @@
 # $RESULTS/python.jsonl, samples in $RESULTS/samples/python-*.jsonl.
 # Runs alone too (e.g. `RESULTS=bench/out/results-full bench/steps/python.sh`), given a published Sharpserve in
 # bench/out/sharpserve; `bench/run.sh --only python` does that with run.sh's parameters.
-# Environment (run.sh sets it): REPEATS, PY_NS, PY_MODELS, PY_LOAD_S, PY_CONNS, PY_INTERVAL, PY_SETTLE_S,
+# Environment (run.sh sets it): PY_REPEATS, PY_NS, PY_MODELS, PY_LOAD_S, PY_CONNS, PY_INTERVAL, PY_SETTLE_S,
 #   PY_DICT_ENTRIES, PY_SKLEARN_VOCAB, PY_PER_WORKER_MAX_N, PY_BURST_PER_CONN, PY_WORKER_BUDGET
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 trap stop_all_started EXIT
 
-: "${REPEATS:=1}" "${PY_NS:=2 4 8}" "${PY_MODELS:=dict sklearn}" "${PY_LOAD_S:=60}" "${PY_CONNS:=16}"
+: "${PY_REPEATS:=1}" "${PY_NS:=2 4 8}" "${PY_MODELS:=dict sklearn}" "${PY_LOAD_S:=60}" "${PY_CONNS:=16}"
 : "${PY_INTERVAL:=1}" "${PY_SETTLE_S:=2}" "${PY_DICT_ENTRIES:=2000000}" "${PY_SKLEARN_VOCAB:=600000}"
 : "${PY_PER_WORKER_MAX_N:=2}" "${PY_BURST_PER_CONN:=40}" "${PY_WORKER_BUDGET:=64m}"
 # No forced full collection here: these runs show what the setups do on their own.
@@ -60,7 +60,7 @@ wait_quiet() {
 }
 
 setups=(gunicorn-per-worker gunicorn-preload gunicorn-freeze sharpserve-python)
-for rep in $(seq 1 "$REPEATS"); do
+for rep in $(seq 1 "$PY_REPEATS"); do
     for kind in $PY_MODELS; do
         size=$(size_of "$kind")
         texts="random:$size:10"
@@ -68,7 +68,7 @@ for rep in $(seq 1 "$REPEATS"); do
             for config in "${setups[@]}"; do
                 # Per-worker is N full loads on 2 cores: measured only at small N.
                 if [ "$config" = gunicorn-per-worker ] && [ "$n" -gt "$PY_PER_WORKER_MAX_N" ]; then continue; fi
-                log "python: rep $rep/$REPEATS, $kind, N=$n, $config"
+                log "python: rep $rep/$PY_REPEATS, $kind, N=$n, $config"
                 start_server "$config" "$n" "$kind:$size"
                 if ! ready=$(wait_quiet 600); then
                     log "python: $config n=$n never became ready; log: $SERVER_LOG"; tail -5 "$SERVER_LOG" >&2 || true
