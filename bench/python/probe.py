@@ -14,7 +14,8 @@
       The first requests after ready, with no request sent before: CONNS threads start at once, each sending
       PER_CONN requests one after the other (a new connection each, as every probe here), bodies of 10 random
       keys "w<hex i>", i < ENTRIES (the load's texts). With CONNS = N every worker is busy with one request of
-      the first wave, so each worker's first request is in it. Prints {"first_ms": [each thread's first
+      the first wave, so each worker's first request is in it. Before the burst each thread sends 5 requests
+      to a do-nothing server in this process, so the client's own first-use costs are not counted. Prints {"first_ms": [each thread's first
       latency], "first_max_ms", "first_median_ms", "warm_p50_ms": the median of every thread's later half,
       "failed": non-200 answers or errors}.
 
@@ -72,10 +73,46 @@ def after_idle(port):
     return result
 
 
+class _Sink:
+    """A do-nothing HTTP server in the probe's own process: each client thread sends it a few requests first,
+    so the client's own first-use costs (its thread, http.client, the first connection) are not timed as the
+    server's first request."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _post(port, body):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/labelservice/", body=body, headers={"Content-Type": "text/plain; charset=utf-8"})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
 def burst(port, conns, per_conn, entries):
     import random
     import threading
 
+    sink = _Sink()
     barrier = threading.Barrier(conns)
     results = [None] * conns
     failed = [0] * conns
@@ -84,16 +121,13 @@ def burst(port, conns, per_conn, entries):
         rng = random.Random(1000 + k)
         bodies = [" ".join("w%x" % rng.randrange(entries) for _ in range(10)).encode() for _ in range(per_conn)]
         times = []
+        for body in bodies[:5]:
+            _post(sink.port, body)
         barrier.wait()
         for body in bodies:
             started = time.perf_counter()
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("POST", "/labelservice/", body=body, headers={"Content-Type": "text/plain; charset=utf-8"})
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                ok = response.status == 200
+                ok = _post(port, body) == 200
             except OSError:
                 ok = False
             times.append((time.perf_counter() - started) * 1000)
