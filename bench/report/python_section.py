@@ -221,7 +221,8 @@ class PythonSection:
             if parts:
                 rows.append([f"{MODELS[model]}: total PSS over the run ≤ one copy ({copy:,.0f} MiB) + N × (budget "
                              f"{budget:,.0f} MiB + 30 MiB)", "; ".join(parts), _met(all(oks))])
-            # Bounded while preload + freeze grows: growth over the load, at each N.
+            # Bounded while preload + freeze grows: Sharpserve's PSS levels off (grows by less than 5% of its
+            # peak over the second half of the load), and preload + freeze's growth over the whole load beside it.
             parts, oks = [], []
             for n in ns:
                 ss, fr = by.get((model, "sharpserve-python", n)), by.get((model, "gunicorn-freeze", n))
@@ -229,15 +230,15 @@ class PythonSection:
                     continue
                 g_ss = statistics.median([self.measure(r)["growth"] or 0 for r in ss])
                 g_ss2 = statistics.median([self.measure(r)["growth_2nd_half"] or 0 for r in ss])
+                peak = statistics.median([self.measure(r)["pss_max"] for r in ss])
                 g_fr = statistics.median([self.measure(r)["growth"] or 0 for r in fr])
-                copy_bound = copy + n * (budget + 30) if copy is not None and budget is not None else None
-                ok = copy_bound is not None and max(self.measure(r)["pss_max"] for r in ss) <= copy_bound
-                oks.append(ok)
-                parts.append(f"N={n}: Sharpserve {g_ss:+,.0f} MiB over the load ({g_ss2:+,.0f} in its second "
-                             f"half), preload + freeze {g_fr:+,.0f} MiB")
+                g_fr2 = statistics.median([self.measure(r)["growth_2nd_half"] or 0 for r in fr])
+                oks.append(g_ss2 <= 0.05 * peak)
+                parts.append(f"N={n}: Sharpserve {g_ss:+,.0f} MiB over the load, {g_ss2:+,.0f} in its second half; "
+                             f"preload + freeze {g_fr:+,.0f} MiB, {g_fr2:+,.0f} in its second half")
             if parts:
-                rows.append([f"{MODELS[model]}: Sharpserve's PSS bounded (under the line above) while preload + "
-                             "freeze grows", "; ".join(parts), _met(all(oks))])
+                rows.append([f"{MODELS[model]}: Sharpserve's PSS bounded (its growth over the second half of the "
+                             "load < 5% of its peak) while preload + freeze grows", "; ".join(parts), _met(all(oks))])
         parts, oks = [], []
         for n in ns:
             ss, fr = by.get(("dict", "sharpserve-python", n)), by.get(("dict", "gunicorn-freeze", n))
@@ -274,6 +275,18 @@ class PythonSection:
                          + (f"; {len(ss_failed_starts)} start(s) failed" if ss_failed_starts else ""),
                          _met(failed == 0 and not ss_failed_starts)])
         self.w("### Targets", "")
+        fixed = []
+        for model in models:
+            copy = self.copy_mib(model)
+            rs = [r for r in self.runs if r["model"] == model and r["config"] == "sharpserve-python"]
+            if rs and copy is not None:
+                r = min(rs, key=lambda r: r["n"])
+                fixed.append(f"{MODELS[model]}: {r['at_ready']['pss_kb'] / MIB_KB - copy:,.0f} MiB at ready with "
+                             f"N={r['n']}")
+        self.w("The memory target counts one copy of the model and N workers' budgets, not the fixed cost around "
+               "them: the .NET front, the zygote's interpreter and the modules the model imports (numpy, scipy and "
+               "scikit-learn for the classifier). Sharpserve's total PSS minus one copy, for scale: "
+               + "; ".join(fixed) + ".", "")
         self.w(_table(["target (issue 13)", "measured", ""], rows) if rows else "No results.", "")
         failed_starts = [r for r in self.runs_all if r.get("failed")]
         if failed_starts:
@@ -345,9 +358,28 @@ class PythonSection:
                     y = self.measure(rs[0])
                     parts.append(f"{name} at {y['pss_after']:,.0f} MiB"
                                  + (f" ({y['growth']:+,.0f} MiB)" if y["growth"] is not None else ""))
-            if x["reforks"]:
-                parts.append(f"Sharpserve reforked {x['reforks']} worker(s) over the budget during the run")
             lines.append(f"**{MODELS[model]}, N={nmax}:** " + "; ".join(parts) + ".")
+            reforks = [(r["n"], _reforks(r), r["load_s"]) for r in self.runs
+                       if r["model"] == model and r["config"] == "sharpserve-python" and _reforks(r) is not None]
+            if any(k for _, k, _ in reforks):
+                lines.append(f"**{MODELS[model]}: reforks.** Sharpserve replaced "
+                             + ", ".join(f"{k} worker(s) at N={n}" for n, k, _ in reforks)
+                             + f" during the runs (each about {reforks[0][2]} s of load plus the first requests): a "
+                             f"worker whose Private_Dirty grew past the {self.runs[0].get('budget')} budget was "
+                             "forked afresh and warmed before the old one drained. Each lookup in a Python object "
+                             "model writes reference counts in the pages it reads, so random traffic copies the "
+                             "shared pages into the worker at the rate it serves; the budget bounds the memory and "
+                             "costs a fork and a warm-up per refork, which the requests/s above include.")
+            # The model's own first predict in a fresh process, server-side: gunicorn per-worker's handler times.
+            pw = [w for r in self.runs if r["model"] == model and r["config"] == "gunicorn-per-worker"
+                  for w in r.get("workers", []) if w.get("first_ms") and w.get("steady_p50_ms")]
+            if pw:
+                f = statistics.median([w["first_ms"] for w in pw])
+                st = statistics.median([w["steady_p50_ms"] for w in pw])
+                lines.append(f"**{MODELS[model]}: first predict in a process.** gunicorn per-worker's own handler "
+                             f"times (no network, no queue) put a worker's first request at {f:,.2f} ms and its "
+                             f"steady median at {st:,.2f} ms ({f / st:,.1f}×): the first-request figures above "
+                             "include what the model itself does on its first calls in a new process.")
         if lines:
             self.w("### Reading", "")
             for ln in lines:
