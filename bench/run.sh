@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for Sharpserve's benchmarks against the Python stack it replaces (Flask + gunicorn + fastText).
-#   bench/run.sh            full run (about 25 minutes on 2 cores): rewrites docs/benchmarks.md and
+#   bench/run.sh            full run (about 50 minutes on 2 cores): rewrites docs/benchmarks.md and
 #                           docs/benchmarks/*.png
 #   bench/run.sh --quick    smoke run (a few minutes once built): one repeat, short loads, fewer N; writes
 #                           docs/benchmarks/quick/benchmarks.md and its charts (git-ignored), so a smoke run
