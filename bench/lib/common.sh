@@ -50,11 +50,13 @@ descendants() {  # PIDs of every descendant of $1
 }
 
 STARTED_PIDS=()
-# Starts a server and returns at once. Sets SERVER_PID (the process we launched: sharpserve, or the gunicorn
-# master), SERVER_T0 (launch time, ns), SERVER_LOG, SERVER_STATS (gunicorn per-worker statistics), PORT.
-#   start_server CONFIG N MODEL        CONFIG: sharpserve | sharpserve-proc | gunicorn-per-worker |
-#                                              gunicorn-preload | gunicorn-freeze
-#                                      MODEL:  ft:PATH (a fastText .bin) | dict:ENTRIES (gunicorn only)
+# Starts a server and returns at once; its command goes to RESULTS/${COMMANDS_FILE:-commands}.jsonl.
+# Sets SERVER_PID (the process we launched: sharpserve, or the gunicorn master), SERVER_T0 (launch time, ns),
+# SERVER_LOG, SERVER_STATS (gunicorn per-worker statistics), PORT.
+#   start_server CONFIG N MODEL        CONFIG: sharpserve | sharpserve-proc | sharpserve-python |
+#                                              gunicorn-per-worker | gunicorn-preload | gunicorn-freeze
+#                                      MODEL:  ft:PATH (a fastText .bin) | dict:ENTRIES | sklearn:VOCAB (the
+#                                              Python models: gunicorn and sharpserve-python only)
 #   Optional environment: FULL_GC_AT (gunicorn: one full gc.collect() per worker after that many requests);
 #                         SS_EXTRA_ARGS (sharpserve: more serve options, e.g. --access-log FILE)
 start_server() {
@@ -82,6 +84,19 @@ start_server() {
             cmd=("$SS_EXE" serve "${model#ft:}" "${proc_args[@]}" --port "$PORT" --log-level warning
                  --graceful-timeout 5s "${extra_args[@]}")
             ;;
+        sharpserve-python)
+            # serve --python: one zygote loads the model (bench/python/sharpserve_models.py), N workers are
+            # forked from it. The same one-thread variables the front sets for the zygote are given to gunicorn.
+            local entry extra_args
+            case "$model" in
+                dict:*) entry=sharpserve_models:Dict; env=(BENCH_DICT_ENTRIES="${model#dict:}") ;;
+                sklearn:*) entry=sharpserve_models:Sklearn; env=(BENCH_SKLEARN_VOCAB="${model#sklearn:}") ;;
+                *) log "sharpserve-python serves dict:ENTRIES or sklearn:VOCAB, not $model"; return 2 ;;
+            esac
+            read -r -a extra_args <<<"${SS_EXTRA_ARGS:-}"
+            cmd=("$SS_EXE" serve --python "$entry" --python-path "$BENCH_DIR/python" --python-exe "$PY"
+                 --workers "$n" --port "$PORT" --log-level warning --graceful-timeout 5s "${extra_args[@]}")
+            ;;
         gunicorn-*)
             local conf spec  # conf is absolute: gunicorn reads -c before it applies --chdir
             case "$config" in
@@ -92,10 +107,13 @@ start_server() {
             esac
             case "$model" in
                 ft:*) spec="fasttext:${model#ft:}" ;;
-                dict:*) spec="$model" ;;
+                dict:*|sklearn:*) spec="$model" ;;
             esac
             env=(PYTHONPATH="$BENCH_DIR/python" BENCH_MODEL="$spec" BENCH_FULL_GC_AT="${FULL_GC_AT:-0}"
                  BENCH_STATS_FILE="$SERVER_STATS" BENCH_READY_FILE="$SERVER_READY_FILE")
+            # numpy's BLAS threads started in a preloading master would hang its forked workers; one thread
+            # each, as Sharpserve sets for its zygote (docs/python-backend.md, section 5).
+            [ "${model%%:*}" = sklearn ] && env+=(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1)
             cmd=("$PY" -m gunicorn --chdir "$BENCH_DIR/python" -c "$conf" -w "$n" -b "127.0.0.1:$PORT"
                  label_service:app)
             ;;
@@ -103,7 +121,7 @@ start_server() {
     esac
     # The exact command, for the report (paths made relative to the repository); recorded before the clock starts.
     local line="${env[*]} ${cmd[*]}"
-    emit commands config="$config" n="$n" model="${model%%:*}" cmd="${line//$ROOT\//}"
+    emit "${COMMANDS_FILE:-commands}" config="$config" n="$n" model="${model%%:*}" cmd="${line//$ROOT\//}"
     SERVER_T0=$(now_ns)
     env "${env[@]}" "${cmd[@]}" >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
@@ -140,7 +158,7 @@ wait_server() {
             done
             all=$(awk -v t0="$SERVER_T0" '$2 > m {m = $2} END {printf "%.1f", (m - t0) / 1e6}' "$SERVER_READY_FILE")
             ;;
-        sharpserve-proc) all=$(wait_all_workers "$timeout") || return 1 ;;
+        sharpserve-proc|sharpserve-python) all=$(wait_all_workers "$timeout") || return 1 ;;
         *) all=$(jq .ms <<<"$out") ;;
     esac
     if [ "${2:-}" = idle ]; then
@@ -151,11 +169,11 @@ wait_server() {
         <<<"$out"
 }
 
-# Sharpserve process mode is ready once its first worker is; the others start after it. Waits (bounded) until
+# Sharpserve process mode (and serve --python) is ready once its first worker is; the others start after it. Waits (bounded) until
 # every model's workers are all Ready (GET /status), so measurements run at full capacity, and prints the time
 # from launch in ms. Other configs: prints nothing, returns at once.
 wait_all_workers() {
-    [ "$SERVER_CONFIG" = sharpserve-proc ] || return 0
+    case "$SERVER_CONFIG" in sharpserve-proc|sharpserve-python) ;; *) return 0 ;; esac
     local timeout="${1:-300}" deadline
     deadline=$(( $(date +%s) + timeout ))
     until curl -sf "http://127.0.0.1:$PORT/status" | jq -e \
@@ -196,8 +214,9 @@ run_wrk() {
     local c="$1" d="$2" texts="$3" t=2 out
     [ "$c" -ge 2 ] || t=1
     out="$(mktemp)"
-    [ -s "$RESULTS/commands.jsonl" ] && grep -qF "BENCH_TEXTS=$texts " "$RESULTS/commands.jsonl" ||
-        emit commands config=wrk cmd="BENCH_TEXTS=$texts wrk -t$t -c$c -d$d --timeout 10s -s bench/lua/bench.lua http://127.0.0.1:PORT/labelservice/"
+    local commands="${COMMANDS_FILE:-commands}"
+    [ -s "$RESULTS/$commands.jsonl" ] && grep -qF "BENCH_TEXTS=$texts " "$RESULTS/$commands.jsonl" ||
+        emit "$commands" config=wrk cmd="BENCH_TEXTS=$texts wrk -t$t -c$c -d$d --timeout 10s -s bench/lua/bench.lua http://127.0.0.1:PORT/labelservice/"
     BENCH_TEXTS="$texts" BENCH_JSON="$out" wrk -t"$t" -c"$c" -d"$d" --timeout 10s \
         -s "$BENCH_DIR/lua/bench.lua" "http://127.0.0.1:$PORT/labelservice/" >/dev/null
     cat "$out"; rm -f "$out"

@@ -8,6 +8,7 @@ BENCH_PACKAGES=(
     gunicorn            # the peer's server (also python3-gunicorn)
     wrk                 # load generator, with Lua scripts
     python3-matplotlib  # charts
+    python3-sklearn     # the Python-models step's scikit-learn classifier (steps/python.sh)
     jq                  # JSON records in bash
     curl
     util-linux          # fincore: how much of a file is in the page cache

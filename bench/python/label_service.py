@@ -4,7 +4,8 @@ Run it as the original service ran: gunicorn -w N -b 127.0.0.1:PORT label_servic
 gunicorn_*.conf.py files beside this one deciding where the model is loaded (see those files).
 
 Environment:
-  BENCH_MODEL        "fasttext:/path/model.bin" (the fastText Python module) or "dict:ENTRIES" (dict_model.py)
+  BENCH_MODEL        "fasttext:/path/model.bin" (the fastText Python module), "dict:ENTRIES" (dict_model.py) or
+                     "sklearn:VOCAB" (sklearn_model.py: TF-IDF + SGDClassifier trained at import)
   BENCH_STATS_FILE   where each worker appends one JSON line on exit: its first request's handler time,
                      its later handler times' median, its garbage collections (see gunicorn_hooks.py)
   BENCH_FULL_GC_AT   if > 0, each worker runs one full gc.collect() after that many requests (dict model runs:
@@ -38,8 +39,14 @@ elif _kind == "dict":
 
     _model = dict_model.DictModel(int(_arg) if _arg else dict_model.DEFAULT_ENTRIES)
     predict = _model.predict
+elif _kind == "sklearn":
+    import sklearn_model
+
+    _model = sklearn_model.SklearnModel(int(_arg) if _arg else sklearn_model.DEFAULT_VOCAB)
+    _model.load()
+    predict = _model.predict
 else:
-    raise SystemExit(f"BENCH_MODEL must be fasttext:PATH or dict:ENTRIES, not {_spec!r}")
+    raise SystemExit(f"BENCH_MODEL must be fasttext:PATH, dict:ENTRIES or sklearn:VOCAB, not {_spec!r}")
 LOAD_SECONDS = time.perf_counter() - _load_started
 LOADED_IN_PID = os.getpid()
 

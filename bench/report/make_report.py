@@ -1,6 +1,9 @@
 """Writes docs/benchmarks.md and its PNG charts from the JSON lines that bench/run.sh's steps recorded.
 
-  make_report.py --results DIR --out FILE.md --charts DIR --mode full|quick
+  make_report.py --results DIR --out FILE.md --charts DIR --mode full|quick [--section python]
+
+With --section python, only the "Python models" section of FILE.md is rewritten (from DIR's records of
+bench/steps/python.sh, between its markers; bench/report/python_section.py) and the rest is left as it is.
 
 Every number in the document comes from DIR; nothing here is typed in by hand. Medians are over repeats, with
 the range (min–max) beside them; ratios compare Sharpserve with the Python peer measured in the same run.
@@ -19,6 +22,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+import python_section  # noqa: E402  (beside this file)
 
 MIB = 1024 * 1024
 LABELS = {
@@ -116,6 +121,17 @@ def table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
+
+
+def generic_command(cmd):
+    """A command as run, with the port, N, and wrk's threads, connections and duration left as names."""
+    cmd = cmd.strip()
+    for pattern, repl in ((r"--port \d+", "--port PORT"), (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+                          (r"--threads \d+", "--threads N"), (r"--workers \d+", "--workers N"),
+                          (r" -w \d+", " -w N"), (r"-n\d+-p\d+", "-nN-pPORT"), (r" -c\d+", " -cC"),
+                          (r" -t\d+", " -tT"), (r" -d\d+s", " -dDs")):
+        cmd = re.sub(pattern, repl, cmd)
+    return cmd
 
 
 def met(ok):
@@ -827,12 +843,7 @@ class Report:
         seen = set()
         self.w("```sh")
         for c in self.commands:
-            cmd = c["cmd"].strip()
-            for pattern, repl in ((r"--port \d+", "--port PORT"), (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
-                                  (r"--threads \d+", "--threads N"), (r"--workers \d+", "--workers N"),
-                                  (r" -w \d+", " -w N"), (r"-n\d+-p\d+", "-nN-pPORT"), (r" -c\d+", " -cC"),
-                                  (r" -t\d+", " -tT"), (r" -d\d+s", " -dDs")):
-                cmd = re.sub(pattern, repl, cmd)
+            cmd = generic_command(c["cmd"])
             if cmd not in seen:
                 seen.add(cmd)
                 self.w(cmd)
@@ -840,6 +851,23 @@ class Report:
         steps = [s for s in self.steps if s["step"] != "total"]
         if steps:
             self.w("Time per step: " + ", ".join(f"`{s['step']}` {s['seconds']} s" for s in steps) + ".", "")
+
+    def python_block(self):
+        """The Python models' section, markers included ("" without records of bench/steps/python.sh)."""
+        return "\n".join(python_section.PythonSection(self.results, self.charts, self.chart_rel, self.mode,
+                                                      generic_command).render())
+
+    def write_python_only(self, path):
+        """Replaces only the Python models' section of the document at PATH (run.sh --only python)."""
+        block = self.python_block()
+        if not block:
+            raise SystemExit(f"no records of bench/steps/python.sh in {self.results}")
+        previous = ""
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                previous = f.read()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(python_section.splice(previous, block))
 
     def write(self, path):
         self.header()
@@ -859,12 +887,19 @@ class Report:
         self.out = self.out[:body_start]
         self.targets_section()
         self.out += body
+        # The Python models' section: from this run's records, or, when it has none, the document's as it was.
+        python = self.python_block()
+        if python:
+            self.out += ["", python]
         # Sections measured apart are kept as they are: ONNX (bench/onnx/run.sh → bench/onnx/report.py) and the
         # GC mode per role (bench/gc-modes.sh).
         kept = ""
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 previous = f.read()
+            begin, end = previous.find(python_section.BEGIN), previous.find(python_section.END)
+            if not python and 0 <= begin < end:
+                self.out += ["", previous[begin:end + len(python_section.END)]]
             for section in ("onnx", "gc"):
                 begin = previous.find(f"<!-- {section}:begin -->")
                 end = previous.find(f"<!-- {section}:end -->")
@@ -883,8 +918,13 @@ if __name__ == "__main__":
     parser.add_argument("--out", required=True)
     parser.add_argument("--charts", required=True)
     parser.add_argument("--mode", choices=("full", "quick"), default="full")
+    parser.add_argument("--section", choices=("python",),
+                        help="rewrite only this section of --out (between its markers), from --results")
     args = parser.parse_args()
     os.makedirs(args.charts, exist_ok=True)
-    for old in glob.glob(os.path.join(args.charts, "*.png")):
-        os.remove(old)
-    Report(args.results, args.charts, args.mode).write(args.out)
+    if args.section == "python":
+        Report(args.results, args.charts, args.mode).write_python_only(args.out)
+    else:
+        for old in glob.glob(os.path.join(args.charts, "*.png")):
+            os.remove(old)
+        Report(args.results, args.charts, args.mode).write(args.out)
