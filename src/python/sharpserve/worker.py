@@ -19,6 +19,7 @@ import select
 import signal
 import socket
 import sys
+import time
 import traceback
 from typing import BinaryIO, Callable, List, NoReturn, Optional, Sequence, Tuple
 
@@ -73,6 +74,33 @@ def run_warmup_request(model: Model, inputs: List[Tensor]) -> Optional[str]:
         return answer(model, 0, payload)[1]
     except (EncodeError, ProtocolError) as e:
         return f"the warm-up request cannot be sent: {e}"
+
+
+# A forked worker's first calls of a model pay for more than one round shows: copy-on-write faults on the pages
+# they write, the allocator's arenas, caches the model's libraries fill lazily. So the warm-up set runs in rounds,
+# as the C# worker's does (up to 20), until the rounds have taken WARMUP_ROUNDS_SECONDS, so that a slow model is
+# not held back long: measured on a scikit-learn classifier (docs/benchmarks.md, Python models), one round left the
+# first request ~4x the warm median.
+WARMUP_ROUNDS = 20
+WARMUP_ROUNDS_SECONDS = 1.0
+
+
+def warm_up_in_rounds(model: Model, warmup: Sequence[List[Tensor]], log: Log) -> None:
+    """Runs the warm-up requests, round after round, up to WARMUP_ROUNDS or WARMUP_ROUNDS_SECONDS; a request that
+    fails here (it went through in the zygote) is logged once and not run again."""
+    pending = list(enumerate(warmup))
+    started = time.monotonic()
+    for _ in range(WARMUP_ROUNDS):
+        still = []
+        for index, inputs in pending:
+            error = run_warmup_request(model, inputs)
+            if error is None:
+                still.append((index, inputs))
+            else:
+                log(f"warm-up request {index} failed in the worker: {error}")
+        pending = still
+        if not pending or time.monotonic() - started >= WARMUP_ROUNDS_SECONDS:
+            return
 
 
 def prepare_warmup(model: Model, log: Log) -> List[List[Tensor]]:
@@ -140,10 +168,7 @@ def connect_and_serve(socket_path: str, worker_id: int, model: Model, warmup: Se
         return 1
     try:
         sock.sendall(hello_frame(os.getpid(), worker_id))
-        for index, inputs in enumerate(warmup):
-            error = run_warmup_request(model, inputs)
-            if error is not None:
-                log(f"warm-up request {index} failed in the worker: {error}")
+        warm_up_in_rounds(model, warmup, log)
         sock.sendall(ready_frame(0))
     except OSError as e:
         log(f"writing to the front failed ({e}); exiting")

@@ -15,7 +15,7 @@ from sharpserve import BadInput
 from sharpserve import protocol as p
 from sharpserve.model import Model, RequestError, StartupError, load_model, tensor_json, validate_metadata
 from sharpserve.tensors import load_numpy
-from sharpserve.worker import prepare_warmup, run_warmup_request
+from sharpserve.worker import WARMUP_ROUNDS, prepare_warmup, run_warmup_request, warm_up_in_rounds
 
 try:
     import numpy as np
@@ -523,6 +523,24 @@ class WarmupTests(unittest.TestCase):
         instance = Echo()
         self.assertIsNone(run_warmup_request(model_of(instance), [tensor("text", p.BYTES, [1], [b"a"])]))
         self.assertIn("no input 'x'", run_warmup_request(model_of(instance), [tensor("x", p.BYTES, [1], [b"a"])]))
+
+    def test_a_worker_warms_up_in_rounds_and_drops_a_request_that_fails_there(self):
+        def predict(data):
+            if data == b"flaky" and instance.calls.count(b"flaky") == 3:
+                raise RuntimeError("x")
+            return "ok"
+
+        instance = Echo(predict)
+        requests = [[tensor("text", p.BYTES, [1], [b"steady"])], [tensor("text", p.BYTES, [1], [b"flaky"])]]
+        lines = []
+        with contextlib.redirect_stderr(io.StringIO()):
+            warm_up_in_rounds(model_of(instance), requests, lines.append)
+        steady = instance.calls.count(b"steady")
+        self.assertGreater(steady, 2)  # more than one round (20 at most, fewer only past the time bound)
+        self.assertLessEqual(steady, WARMUP_ROUNDS)
+        self.assertEqual(3, instance.calls.count(b"flaky"))  # it failed on its third call: logged once, not run again
+        self.assertEqual(1, len(lines))
+        self.assertIn("warm-up request 1 failed in the worker", lines[0])
 
     def test_non_finite_floats_are_not_listed(self):
         self.assertIsNone(tensor_json(tensor("x", FP32, [1], [float("nan")])))
