@@ -19,7 +19,7 @@ internal sealed class ZygoteLauncher : IWorkerLauncher, IZygoteStatus, IAsyncDis
     private readonly Lock _lock = new();
     private readonly List<ZygoteGeneration> _generations = [];
     private ZygoteGeneration? _current;
-    private int _nextGeneration;
+    private int _nextGeneration = -1; // the first generation is 0, as the first generation of workers
     private volatile bool _stopping;
 
     public ZygoteLauncher(PythonEntry entry, ILogger logger)

@@ -58,7 +58,7 @@ public sealed class PythonServeTests : IDisposable
         JsonElement model = await server.WaitForStatusAsync(m => PythonServer.CountState(m, "ready") == 2, "two ready workers");
         JsonElement zygote = model.GetProperty("zygotes").EnumerateArray().Single();
         Assert.Equal("serving", zygote.GetProperty("state").GetString());
-        Assert.Equal(1, zygote.GetProperty("generation").GetInt32());
+        Assert.Equal(0, zygote.GetProperty("generation").GetInt32());
         Assert.True(PythonServer.Exists(zygote.GetProperty("pid").GetInt32()));
         foreach (JsonElement worker in model.GetProperty("workers").EnumerateArray())
         {

@@ -100,9 +100,9 @@ public sealed class PythonSupervisionTests : IDisposable
 
         JsonElement model = await server.WaitForStatusAsync(
             m => m.GetProperty("zygotes").GetArrayLength() == 1 &&
-                 m.GetProperty("zygotes")[0].GetProperty("generation").GetInt32() == 2 &&
+                 m.GetProperty("zygotes")[0].GetProperty("generation").GetInt32() == 1 &&
                  PythonServer.CountState(m, "ready") == 2 && m.GetProperty("workers").GetArrayLength() == 2,
-            "generation 2 serving alone");
+            "generation 1 serving alone");
         Assert.False(PythonServer.Exists(oldZygote[0]));
         using HttpResponseMessage response = await server.PostLabelAsync("x");
         Assert.Equal("v2:x", await response.Content.ReadAsStringAsync());

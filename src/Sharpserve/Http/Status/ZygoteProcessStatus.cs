@@ -3,7 +3,7 @@ namespace Sharpserve.Http.Status;
 /// <summary>One Python zygote in /status: the process that loaded the model once and forks its workers.</summary>
 public sealed record ZygoteProcessStatus
 {
-    /// <summary>The load of the code it holds: 1 at start, one more per reload.</summary>
+    /// <summary>The load of the code it holds: 0 at start, one more per reload tried (the workers forked from it have its generation unless a reload was refused).</summary>
     public required int Generation { get; init; }
 
     public required int Pid { get; init; }
