@@ -248,4 +248,35 @@ public sealed class RepositoryApiTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, "/v2/repository/models/licenses/unload", token: Token)).StatusCode);
         await StopAsync(process, client);
     }
+
+    [Theory]
+    [InlineData("--model-control explicit", 2, "--model-control explicit needs --admin-token-file FILE")]
+    [InlineData("--model-control sometimes", 2, "must be none or explicit")]
+    [InlineData("--admin-token-file TOKEN", 2, "applies to --model-control explicit only")]
+    [InlineData("--model-control explicit --admin-token-file SHORT", 2, "must hold a token of at least 16 characters")]
+    [InlineData("--model-control explicit --admin-token-file MISSING", 2, "must be a readable file holding the admin token")]
+    [InlineData("--max-model-memory 1k", 1, "over --max-model-memory")]
+    public async Task Serve_ModelControlSettings_AreChecked(string flags, int exitCode, string message)
+    {
+        File.WriteAllText(Path.Combine(_temp, "short"), "abc\n");
+        flags = flags.Replace("TOKEN", $"\"{_tokenFile}\"", StringComparison.Ordinal)
+            .Replace("SHORT", $"\"{Path.Combine(_temp, "short")}\"", StringComparison.Ordinal)
+            .Replace("MISSING", $"\"{Path.Combine(_temp, "missing")}\"", StringComparison.Ordinal);
+        (int exit, _, string stderr) = await SharpserveProcess.RunAsync(
+            $"serve --model-repository \"{_repository}\" --port 0 {flags}", cacheDir: _cache);
+
+        Assert.Equal(exitCode, exit);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(Token, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_ExplicitModelControl_NeedsARepository()
+    {
+        (int exit, _, string stderr) = await SharpserveProcess.RunAsync(
+            $"serve \"{TestServer.DemoModelPath}\" --port 0 --model-control explicit --admin-token-file \"{_tokenFile}\"", cacheDir: _cache);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--model-control explicit needs --model-repository DIR", stderr, StringComparison.Ordinal);
+    }
 }

@@ -250,7 +250,8 @@ internal sealed partial class ServeCommand
     /// <summary>Load and unload need a repository to load from and the token; the token and the limit need them.</summary>
     private void ValidateModelControl(System.CommandLine.Parsing.CommandResult parsed, System.CommandLine.Parsing.CommandResult result)
     {
-        bool explicitControl = parsed.GetValue(_modelControl) == ModelControlMode.Explicit;
+        // The text, not the value: a bad value is its parser's error, and reading it here would throw.
+        bool explicitControl = string.Equals(Setting.TextOf(parsed, _modelControl), "explicit", StringComparison.OrdinalIgnoreCase);
         if (explicitControl)
         {
             string flag = Setting.SourceOf(parsed, _modelControl)!;
