@@ -68,10 +68,32 @@ internal sealed partial class ServeCommand
                 return CommandLine.UsageError; // the repository's layout and config.json are configuration, like flags
             }
 
+            long maxModelMemory = parsed.GetValue(_maxModelMemory);
+            if (maxModelMemory > 0 && ModelMemoryEstimate.Of(repository.Entries) is var needed && needed > maxModelMemory)
+            {
+                return CommandLine.Fail(
+                    $"the models of {repositoryPath} total {needed} bytes (the size of their version folders), over {Setting.SourceOf(parsed, _maxModelMemory)} {maxModelMemory} bytes",
+                    CommandLine.RuntimeFailure);
+            }
+
             var pythonModels = new PythonRepositoryModels(parsed.GetValue(_pythonExe)!, pythonLog);
-            return OpenRepository(repository, catalog, inWorkers, logLevel, pythonModels, out List<ModelSource> sources) is { } failed
-                ? failed
-                : await SharpserveServer.RunAsync(options, sources, logLevel);
+            if (OpenRepository(repository, catalog, inWorkers, logLevel, pythonModels, out List<ModelSource> sources) is { } failed)
+            {
+                return failed;
+            }
+
+            options = options with
+            {
+                ModelControl = new ModelControlOptions
+                {
+                    Mode = parsed.GetValue(_modelControl),
+                    AdminToken = parsed.GetValue(_adminTokenFile),
+                    MaxModelMemoryBytes = maxModelMemory,
+                    Repository = new RepositoryModels(repositoryPath, catalog, inWorkers, pythonModels, pythonLog),
+                    InitialEntries = repository.Entries,
+                },
+            };
+            return await SharpserveServer.RunAsync(options, sources, logLevel);
         }
 
         string? modelPath = parsed.GetValue(_model);

@@ -35,6 +35,9 @@ internal sealed partial class ServeCommand
         Every selected (model, version) is served at /v2/models/<model>/versions/<version> with its own executors
         (--threads or --workers each); /v2/models/<model> is its highest version; /labelservice/ uses the first
         model in name order. Names are letters, digits, '_', '-', '.'; entries starting with '.' are skipped.
+        POST /v2/repository/index lists the repository's models and their state. With --model-control explicit,
+        POST /v2/repository/models/<model>/load and .../unload (Authorization: Bearer <token of --admin-token-file>,
+        from a loopback address or a Unix socket only) load a model folder, even one added after start, and unload one.
 
         Every option can also come from the environment as SHARPSERVE_<NAME> (SHARPSERVE_PORT=9000,
         SHARPSERVE_BIND=0.0.0.0:80,unix:/run/s.sock); a flag wins over the environment. Exit codes: 2 for a
@@ -131,6 +134,17 @@ internal sealed partial class ServeCommand
         "--forwarded-allow-ips", "trust X-Forwarded-For/-Proto from these addresses or networks, or '*' (default 127.0.0.1,::1)", "LIST",
         TrustedProxies.Loopback, Proxies);
 
+    private readonly Option<ModelControlMode> _modelControl = Setting.Create(
+        "--model-control", "none (default) or explicit: POST /v2/repository/models/NAME/load|unload with the admin token, from this machine only", "MODE",
+        ModelControlMode.None, ModelControlName);
+
+    private readonly Option<string?> _adminTokenFile = Setting.Create<string?>(
+        "--admin-token-file", "with --model-control explicit: the file holding the admin token clients send as Authorization: Bearer TOKEN", "FILE", null, AdminTokenFile);
+
+    private readonly Option<long> _maxModelMemory = Setting.Create(
+        "--max-model-memory", "with --model-repository: refuse a load (and a start) whose models' files would total more than SIZE, e.g. 4g", "SIZE", 0L,
+        Size(1, "4g or 512m"));
+
     private readonly BackendSettings _backends = new();
 
     private ServeCommand()
@@ -140,6 +154,7 @@ internal sealed partial class ServeCommand
             _model, _repository, _bind, _host, _port, _threads, _workers, _workerThreads, _timeout, _maxRequests,
             _maxRequestsJitter, _maxWorkerMemory, _cacheDirectory, _name, _maxBodySize, _queueCapacity, _requestTimeout,
             _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps, _python, _pythonPath, _pythonExe,
+            _modelControl, _adminTokenFile, _maxModelMemory,
         };
         foreach (Option option in _backends.Options)
         {
@@ -225,9 +240,39 @@ internal sealed partial class ServeCommand
             }
         }
 
+        ValidateModelControl(parsed, result);
         if (Setting.SourceOf(parsed, _accessLogFormat) is { } format && !Setting.IsGiven(parsed, _accessLog))
         {
             result.AddError($"{format} needs --access-log FILE or '-'");
+        }
+    }
+
+    /// <summary>Load and unload need a repository to load from and the token; the token and the limit need them.</summary>
+    private void ValidateModelControl(System.CommandLine.Parsing.CommandResult parsed, System.CommandLine.Parsing.CommandResult result)
+    {
+        // The text, not the value: a bad value is its parser's error, and reading it here would throw.
+        bool explicitControl = string.Equals(Setting.TextOf(parsed, _modelControl), "explicit", StringComparison.OrdinalIgnoreCase);
+        if (explicitControl)
+        {
+            string flag = Setting.SourceOf(parsed, _modelControl)!;
+            if (!Setting.IsGiven(parsed, _repository))
+            {
+                result.AddError($"{flag} explicit needs --model-repository DIR: models are loaded from the repository only");
+            }
+
+            if (!Setting.IsGiven(parsed, _adminTokenFile))
+            {
+                result.AddError($"{flag} explicit needs --admin-token-file FILE: load and unload require the admin token");
+            }
+        }
+        else if (Setting.SourceOf(parsed, _adminTokenFile) is { } token)
+        {
+            result.AddError($"{token} applies to --model-control explicit only");
+        }
+
+        if (Setting.SourceOf(parsed, _maxModelMemory) is { } memory && !Setting.IsGiven(parsed, _repository))
+        {
+            result.AddError($"{memory} applies to --model-repository only");
         }
     }
 

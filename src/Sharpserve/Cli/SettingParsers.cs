@@ -89,6 +89,33 @@ internal static class SettingParsers
         return Enum.TryParse(text, ignoreCase: true, out value) && !int.TryParse(text, out _);
     }
 
+    public static bool ModelControlName(string text, out ModelControlMode value, out string reason)
+    {
+        reason = "must be none or explicit";
+        return Enum.TryParse(text, ignoreCase: true, out value) && !int.TryParse(text, out _);
+    }
+
+    /// <summary>The admin token, read from the file named (so it never shows in the process list): its text without surrounding whitespace.</summary>
+    public static bool AdminTokenFile(string text, out string? value, out string reason)
+    {
+        value = null;
+        try
+        {
+            value = File.ReadAllText(text).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            reason = $"must be a readable file holding the admin token: {ex.Message}";
+            return false;
+        }
+
+        reason = $"must hold a token of at least {MinAdminTokenLength} characters (e.g. the output of: openssl rand -hex 32)";
+        return value.Length >= MinAdminTokenLength;
+    }
+
+    /// <summary>Shorter tokens can be guessed; 16 characters of hex are 64 bits.</summary>
+    public const int MinAdminTokenLength = 16;
+
     public static bool Proxies(string text, out TrustedProxies value, out string reason)
     {
         bool valid = TrustedProxies.TryParse(text, out TrustedProxies? proxies, out string? error);

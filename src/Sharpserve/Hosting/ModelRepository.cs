@@ -52,6 +52,28 @@ internal sealed partial class ModelRepository
         return repository;
     }
 
+    /// <summary>
+    /// Scans one model folder of a repository as <see cref="Scan"/> does (the repository API's load): only
+    /// <paramref name="root"/>/<paramref name="name"/>, which must be a valid model name.
+    /// </summary>
+    public static ModelRepository ScanOneModel(string root, string name, BackendCatalog? catalog = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(name);
+        var repository = new ModelRepository(catalog ?? BackendCatalog.Default);
+        string modelDirectory = Path.Combine(root, name);
+        if (!Directory.Exists(modelDirectory))
+        {
+            repository._problems.Add($"{modelDirectory}: no such model folder");
+        }
+        else
+        {
+            repository.ScanModel(modelDirectory, name);
+        }
+
+        return repository;
+    }
+
     private void ScanRepository(string directory, string setting)
     {
         if (directory.Contains("://", StringComparison.Ordinal))

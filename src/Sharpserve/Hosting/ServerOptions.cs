@@ -39,6 +39,9 @@ public sealed record ServerOptions
     /// <summary>Process mode's settings; null runs thread mode (executor threads in this process).</summary>
     public WorkerPoolOptions? ProcessMode { get; init; }
 
+    /// <summary>The repository API's settings (load and unload, the admin token, the model memory limit).</summary>
+    internal ModelControlOptions ModelControl { get; init; } = new();
+
     /// <summary>The addresses to listen on: <see cref="Listen"/>, or <see cref="Host"/>:<see cref="Port"/>.</summary>
     public IReadOnlyList<ListenAddress> Listeners =>
         Listen.Count > 0 ? Listen

@@ -54,42 +54,12 @@ public sealed partial class SharpserveServer
         await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/live", UriKind.Relative)), acceptUnavailable: false);
         await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/ready", UriKind.Relative)), acceptUnavailable: true);
         sent += 2;
-        // Every served (name, version) by its versioned URL: each version has its own executors and request path.
-        foreach (ServedModel model in _registry.All)
+        sent += await WarmUpModelsRoundAsync(client, _registry.All, refused);
+        if (!_registry.TryGetDefault(out ServedModel defaultModel))
         {
-            string path = $"v2/models/{Uri.EscapeDataString(model.Name)}/versions/{Uri.EscapeDataString(model.Version)}";
-            await ExpectSuccessAsync(client.GetAsync(new Uri(path, UriKind.Relative)), acceptUnavailable: false);
-            sent++;
-            foreach (InferenceRequest request in model.Description.WarmupRequests)
-            {
-                using var content = new ByteArrayContent(OipRequestJson(request));
-                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                Task<HttpResponseMessage> infer = client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content);
-                if (model.Executor.Mode == "process")
-                {
-                    await ExpectModelAnswerAsync(infer, model, refused);
-                }
-                else
-                {
-                    // Thread mode: the executors ran these very requests before, so any failure here is the server's.
-                    await ExpectSuccessAsync(infer, acceptUnavailable: false);
-                }
-
-                sent++;
-            }
+            return sent;
         }
 
-        // The unversioned metadata route too, once per name: the highest version answers it.
-        foreach (ServedModel model in _registry.All)
-        {
-            if (_registry.TryGet(model.Name, out ServedModel highest) && highest == model)
-            {
-                await ExpectSuccessAsync(client.GetAsync(new Uri($"v2/models/{Uri.EscapeDataString(model.Name)}", UriKind.Relative)), acceptUnavailable: false);
-                sent++;
-            }
-        }
-
-        ServedModel defaultModel = _registry.Default;
         if (Python.ZygoteDescription.IsDefaultContract(defaultModel.Description.Metadata) &&
             FirstText(defaultModel.Description.WarmupRequests) is { } pythonText)
         {
@@ -117,6 +87,48 @@ public sealed partial class SharpserveServer
             string query = Uri.EscapeDataString(Encoding.UTF8.GetString(text));
             await ExpectSuccessAsync(client.GetAsync(new Uri($"labelservice/?text={query}", UriKind.Relative)), acceptUnavailable: false);
             sent += 3;
+        }
+
+        return sent;
+    }
+
+    /// <summary>One round over <paramref name="models"/>: metadata and infer with each warm-up request at every versioned URL, and the unversioned metadata.</summary>
+    private async Task<int> WarmUpModelsRoundAsync(HttpClient client, IReadOnlyList<ServedModel> models, HashSet<ServedModel> refused)
+    {
+        int sent = 0;
+        // Every served (name, version) by its versioned URL: each version has its own executors and request path.
+        foreach (ServedModel model in models)
+        {
+            string path = $"v2/models/{Uri.EscapeDataString(model.Name)}/versions/{Uri.EscapeDataString(model.Version)}";
+            await ExpectSuccessAsync(client.GetAsync(new Uri(path, UriKind.Relative)), acceptUnavailable: false);
+            sent++;
+            foreach (InferenceRequest request in model.Description.WarmupRequests)
+            {
+                using var content = new ByteArrayContent(OipRequestJson(request));
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                Task<HttpResponseMessage> infer = client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content);
+                if (model.Executor.Mode == "process")
+                {
+                    await ExpectModelAnswerAsync(infer, model, refused);
+                }
+                else
+                {
+                    // Thread mode: the executors ran these very requests before, so any failure here is the server's.
+                    await ExpectSuccessAsync(infer, acceptUnavailable: false);
+                }
+
+                sent++;
+            }
+        }
+
+        // The unversioned metadata route too, once per name: the highest version answers it.
+        foreach (ServedModel model in models)
+        {
+            if (_registry.TryGet(model.Name, out ServedModel highest) && highest == model)
+            {
+                await ExpectSuccessAsync(client.GetAsync(new Uri($"v2/models/{Uri.EscapeDataString(model.Name)}", UriKind.Relative)), acceptUnavailable: false);
+                sent++;
+            }
         }
 
         return sent;

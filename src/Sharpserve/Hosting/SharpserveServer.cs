@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -29,7 +30,12 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private readonly WarmupGate _warmupGate;
     private readonly ILogger _logger;
     private Task _whenReady = Task.CompletedTask;
-    private IReadOnlyList<ModelSource> _sources = [];
+    private readonly ConcurrentDictionary<ServedModel, ModelSource> _sources = new();
+    private readonly RequestEpochs _epochs = new();
+    private RepositoryModelControl _modelControl = null!;
+    private ILogger _executorLogger = null!;
+    private ILogger _poolLogger = null!;
+    private TimeProvider? _time;
     private readonly RequestMetrics _requestMetrics = new();
     private readonly RequestMetrics _warmupMetrics = new();
     private Listeners? _listeners;
@@ -118,33 +124,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         var served = new List<ServedModel>(models.Count);
         foreach (ModelSource source in models)
         {
-            if (source.Launcher is not null || options.ProcessMode is not null)
-            {
-                WorkerPoolOptions processMode = options.ProcessMode ?? new WorkerPoolOptions { Workers = Environment.ProcessorCount };
-                if (source.Launcher is { } launcher)
-                {
-                    processMode = processMode with { Launcher = launcher };
-                }
-
-                string prepared = source.PreparedPath
-                    ?? throw new ArgumentException($"process mode needs the prepared path of model '{source.Description.Name}'", nameof(models));
-                if (source.Model is not null)
-                {
-                    throw new ArgumentException($"process mode only describes model '{source.Description.Name}'; its workers open it (give its description)", nameof(models));
-                }
-
-                served.Add(new ServedModel(
-                    source.Description,
-                    options.Scheduler,
-                    scheduler => new ProcessExecutor(prepared, source.Description.Name, processMode, scheduler, poolLogger, time, source.WorkersStartTogether),
-                    time) { Version = source.Version, PreparedPath = prepared });
-            }
-            else
-            {
-                IModel model = source.Model
-                    ?? throw new ArgumentException($"thread mode runs model '{source.Description.Name}' in this process, so it must be opened, not only described", nameof(models));
-                served.Add(new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, PreparedPath = source.PreparedPath });
-            }
+            served.Add(CreateServed(source, options, executorLogger, poolLogger, time));
         }
 
         var registry = new ModelRegistry(served);
@@ -153,7 +133,16 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         registry.Start();
         var warmupGate = new WarmupGate();
         WebApplication app = builder.Build();
-        var server = new SharpserveServer(app, registry, options, warmupGate, drain) { _sources = models, _listeners = listeners, _accessLog = accessLog };
+        var server = new SharpserveServer(app, registry, options, warmupGate, drain)
+        {
+            _listeners = listeners, _accessLog = accessLog, _executorLogger = executorLogger, _poolLogger = poolLogger, _time = time,
+        };
+        for (int i = 0; i < served.Count; i++)
+        {
+            server._sources[served[i]] = models[i];
+        }
+
+        server._modelControl = new RepositoryModelControl(server, options.ModelControl, server._logger);
         server.MapEndpoints();
         started = server;
         app.Lifetime.ApplicationStopping.Register(drain.BeginShutdown);
@@ -263,7 +252,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         await _app.StopAsync();
         await _registry.DisposeAsync();
-        foreach (ModelSource source in _sources)
+        foreach (ModelSource source in _sources.Values)
         {
             if (source.Resources is { } resources)
             {
@@ -289,15 +278,14 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         {
             try
             {
-                for (int i = 0; i < _registry.All.Count; i++)
+                foreach (ServedModel model in _registry.All)
                 {
-                    if (_registry.All[i].Executor is IReloadable pool)
+                    if (model.Executor is IReloadable pool && _sources.TryGetValue(model, out ModelSource? source))
                     {
-                        ModelSource source = _sources[i];
                         string prepared = source.PrepareAgain?.Invoke() ?? pool.ModelPath;
-                        if (ReloadCheck.Difference(_registry.All[i], prepared, source.DescribePrepared) is { } difference)
+                        if (ReloadCheck.Difference(model, prepared, source.DescribePrepared) is { } difference)
                         {
-                            Log.ReloadRefused(_logger, _registry.All[i].Name, _registry.All[i].Version, difference);
+                            Log.ReloadRefused(_logger, model.Name, model.Version, difference);
                             source.Discard?.Invoke(prepared);
                             continue;
                         }
@@ -353,6 +341,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             _warmupGate, _requestMetrics, _warmupMetrics, _accessLog, _registry, _options.MaxRequestBodyBytes, _logger);
         _app.Use(middleware.InvokeAsync);
         _app.Use(_drain.InvokeAsync);
+        _app.Use(_epochs.InvokeAsync);
         _app.MapPost("/labelservice/", labelService.PostAsync);
         // HEAD answers like GET without a body on every GET route: load balancers probe health with HEAD.
         string[] get = [HttpMethods.Get, HttpMethods.Head];
@@ -366,6 +355,10 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         _app.MapMethods("/v2/models/{name}/versions/{version}/ready", get, oip.ModelReadyAsync);
         _app.MapPost("/v2/models/{name}/infer", oip.InferAsync);
         _app.MapPost("/v2/models/{name}/versions/{version}/infer", oip.InferAsync);
+        var repository = new RepositoryEndpoints(_modelControl, _options.ModelControl);
+        _app.MapPost("/v2/repository/index", repository.IndexAsync);
+        _app.MapPost("/v2/repository/models/{name}/load", repository.LoadAsync);
+        _app.MapPost("/v2/repository/models/{name}/unload", repository.UnloadAsync);
         _app.MapMethods("/status", get, new StatusEndpoint(_registry).GetAsync);
         _app.MapMethods("/metrics", get, new MetricsEndpoint(_registry, _requestMetrics, _drain).GetAsync);
     }

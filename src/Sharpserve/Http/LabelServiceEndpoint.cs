@@ -18,10 +18,16 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
     public async Task PostAsync(HttpContext context)
     {
         using RequestBody body = await RequestBody.ReadAsync(context);
-        if (Python.ZygoteDescription.IsDefaultContract(registry.Default.Description.Metadata))
+        if (!registry.TryGetDefault(out ServedModel model))
+        {
+            await WriteNoModelAsync(context);
+            return;
+        }
+
+        if (Python.ZygoteDescription.IsDefaultContract(model.Description.Metadata))
         {
             // A Python model gets the body as Flask's request.data: any bytes, as they came; the model decides.
-            await PredictPythonAsync(context, registry.Default, body.Span.ToArray());
+            await PredictPythonAsync(context, model, body.Span.ToArray());
             return;
         }
 
@@ -37,7 +43,7 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
             return;
         }
 
-        await ClassifyAsync(context, body.Span.ToArray());
+        await ClassifyAsync(context, model, body.Span.ToArray());
     }
 
     public Task GetAsync(HttpContext context)
@@ -53,10 +59,19 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
             return HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "give the text as ?text=... or POST it as the request body");
         }
 
-        return Python.ZygoteDescription.IsDefaultContract(registry.Default.Description.Metadata)
-            ? PredictPythonAsync(context, registry.Default, text)
-            : ClassifyAsync(context, text);
+        if (!registry.TryGetDefault(out ServedModel model))
+        {
+            return WriteNoModelAsync(context);
+        }
+
+        return Python.ZygoteDescription.IsDefaultContract(model.Description.Metadata)
+            ? PredictPythonAsync(context, model, text)
+            : ClassifyAsync(context, model, text);
     }
+
+    /// <summary>Every model was unloaded through the repository API: there is no default model to answer.</summary>
+    private static Task WriteNoModelAsync(HttpContext context) =>
+        HttpErrors.WriteAsync(context, StatusCodes.Status404NotFound, "no model is loaded; load one with POST /v2/repository/models/NAME/load");
 
     /// <summary>
     /// A Python model's answer (docs/python-backend.md 6.1): what predict returned, as text (<c>label</c>) or as
@@ -86,9 +101,8 @@ internal sealed class LabelServiceEndpoint(ModelRegistry registry, WarmupGate wa
         await ResponseBody.CompleteAsync(context, context.RequestAborted);
     }
 
-    private async Task ClassifyAsync(HttpContext context, byte[] text)
+    private async Task ClassifyAsync(HttpContext context, ServedModel model, byte[] text)
     {
-        ServedModel model = registry.Default;
         if (!IsTextClassifier(model.Description.Metadata))
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status404NotFound,

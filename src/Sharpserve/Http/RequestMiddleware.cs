@@ -82,7 +82,7 @@ internal sealed partial class RequestMiddleware(
         string? version = routeValues.TryGetValue("version", out object? v) ? v as string : null;
         if (model is null && route.StartsWith("/labelservice", StringComparison.Ordinal))
         {
-            (model, version) = (registry.Default.Name, registry.Default.Version);
+            (model, version) = registry.TryGetDefault(out ServedModel served) ? (served.Name, served.Version) : (null, null);
         }
         else if (model is not null && version is null && registry.TryGet(model, out ServedModel highest))
         {
