@@ -250,11 +250,13 @@ public sealed class RepositoryApiTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--model-control explicit", 2, "--model-control explicit needs --admin-token-file FILE")]
+    [InlineData("--model-control explicit", 2, "--model-control explicit needs --admin-token-file FILE (or --admin-token")]
     [InlineData("--model-control sometimes", 2, "must be none or explicit")]
     [InlineData("--admin-token-file TOKEN", 2, "applies to --model-control explicit only")]
     [InlineData("--model-control explicit --admin-token-file SHORT", 2, "must hold a token of at least 16 characters")]
     [InlineData("--model-control explicit --admin-token-file MISSING", 2, "must be a readable file holding the admin token")]
+    [InlineData("--model-control explicit --admin-token abc", 2, "must be a token of at least 16 characters")]
+    [InlineData("--model-control explicit --admin-token-file TOKEN --admin-token 0123456789abcdef0", 2, "not both")]
     [InlineData("--max-model-memory 1k", 1, "over --max-model-memory")]
     public async Task Serve_ModelControlSettings_AreChecked(string flags, int exitCode, string message)
     {
@@ -268,6 +270,28 @@ public sealed class RepositoryApiTests : IDisposable
         Assert.Equal(exitCode, exit);
         Assert.Contains(message, stderr, StringComparison.Ordinal);
         Assert.DoesNotContain(Token, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheTokenMayComeFromTheEnvironment_AndLoadAcceptsOnlyIt()
+    {
+        SharpserveProcess process = SharpserveProcess.Start(
+            $"serve --model-repository \"{_repository}\" --cache-dir \"{_cache}\" --port 0 --threads 1 --model-control explicit",
+            _cache, environment: new Dictionary<string, string> { ["SHARPSERVE_ADMIN_TOKEN"] = Token });
+        using var client = new HttpClient { BaseAddress = await process.WaitForAddressAsync(), Timeout = TimeSpan.FromSeconds(60) };
+        await SharpserveProcess.WaitForReadyAsync(client);
+        Copy(TestServer.DataPath("onnx", "mlp_classifier.onnx"), "mlp/1/model.onnx");
+
+        await HttpAssert.ErrorAsync(await PostAsync(client, "/v2/repository/models/mlp/load", token: Token + "x"), HttpStatusCode.Unauthorized, "needs the admin token");
+        using (HttpResponseMessage load = await PostAsync(client, "/v2/repository/models/mlp/load", "{}", Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, load.StatusCode);
+        }
+
+        Assert.DoesNotContain(Token, process.StandardOutput, StringComparison.Ordinal);
+        process.SendSignal(15);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        process.Dispose();
     }
 
     [Fact]

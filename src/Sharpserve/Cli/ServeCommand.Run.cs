@@ -87,7 +87,7 @@ internal sealed partial class ServeCommand
                 ModelControl = new ModelControlOptions
                 {
                     Mode = parsed.GetValue(_modelControl),
-                    AdminToken = parsed.GetValue(_adminTokenFile),
+                    AdminToken = parsed.GetValue(_adminTokenFile) ?? parsed.GetValue(_adminToken),
                     MaxModelMemoryBytes = maxModelMemory,
                     Repository = new RepositoryModels(repositoryPath, catalog, inWorkers, pythonModels, pythonLog),
                     InitialEntries = repository.Entries,

@@ -138,6 +138,9 @@ internal sealed partial class ServeCommand
         "--model-control", "none (default) or explicit: POST /v2/repository/models/NAME/load|unload with the admin token, from this machine only", "MODE",
         ModelControlMode.None, ModelControlName);
 
+    private readonly Option<string?> _adminToken = Setting.Create<string?>(
+        "--admin-token", "with --model-control explicit: the admin token itself (the process list shows arguments: prefer SHARPSERVE_ADMIN_TOKEN or --admin-token-file)", "TOKEN", null, AdminToken);
+
     private readonly Option<string?> _adminTokenFile = Setting.Create<string?>(
         "--admin-token-file", "with --model-control explicit: the file holding the admin token clients send as Authorization: Bearer TOKEN", "FILE", null, AdminTokenFile);
 
@@ -154,7 +157,7 @@ internal sealed partial class ServeCommand
             _model, _repository, _bind, _host, _port, _threads, _workers, _workerThreads, _timeout, _maxRequests,
             _maxRequestsJitter, _maxWorkerMemory, _cacheDirectory, _name, _maxBodySize, _queueCapacity, _requestTimeout,
             _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps, _python, _pythonPath, _pythonExe,
-            _modelControl, _adminTokenFile, _maxModelMemory,
+            _modelControl, _adminToken, _adminTokenFile, _maxModelMemory,
         };
         foreach (Option option in _backends.Options)
         {
@@ -260,14 +263,19 @@ internal sealed partial class ServeCommand
                 result.AddError($"{flag} explicit needs --model-repository DIR: models are loaded from the repository only");
             }
 
-            if (!Setting.IsGiven(parsed, _adminTokenFile))
+            if (!Setting.IsGiven(parsed, _adminTokenFile) && !Setting.IsGiven(parsed, _adminToken))
             {
-                result.AddError($"{flag} explicit needs --admin-token-file FILE: load and unload require the admin token");
+                result.AddError($"{flag} explicit needs --admin-token-file FILE (or --admin-token / SHARPSERVE_ADMIN_TOKEN): load and unload require the admin token");
             }
         }
-        else if (Setting.SourceOf(parsed, _adminTokenFile) is { } token)
+        else if ((Setting.SourceOf(parsed, _adminTokenFile) ?? Setting.SourceOf(parsed, _adminToken)) is { } token)
         {
             result.AddError($"{token} applies to --model-control explicit only");
+        }
+
+        if (Setting.SourceOf(parsed, _adminTokenFile) is { } file && Setting.SourceOf(parsed, _adminToken) is { } given)
+        {
+            result.AddError($"give {given} or {file}, not both");
         }
 
         if (Setting.SourceOf(parsed, _maxModelMemory) is { } memory && !Setting.IsGiven(parsed, _repository))

@@ -95,6 +95,14 @@ internal static class SettingParsers
         return Enum.TryParse(text, ignoreCase: true, out value) && !int.TryParse(text, out _);
     }
 
+    /// <summary>The admin token as given: at least <see cref="MinAdminTokenLength"/> characters, no surrounding whitespace.</summary>
+    public static bool AdminToken(string text, out string? value, out string reason)
+    {
+        value = text.Trim();
+        reason = $"must be a token of at least {MinAdminTokenLength} characters (e.g. the output of: openssl rand -hex 32)";
+        return value.Length >= MinAdminTokenLength;
+    }
+
     /// <summary>The admin token, read from the file named (so it never shows in the process list): its text without surrounding whitespace.</summary>
     public static bool AdminTokenFile(string text, out string? value, out string reason)
     {
