@@ -150,4 +150,22 @@ public sealed class OipBinaryRequestErrorTests : IAsyncLifetime
             Assert.Empty(binary["q"]);
         }
     }
+
+    [Fact]
+    public async Task WorkedExample_OfTheSpecification_AnswersByteForByte()
+    {
+        // docs/binary-tensor-extension.md, "Request" and "Response".
+        const string request = """{"inputs":[{"name":"a","datatype":"INT32","shape":[2],"parameters":{"binary_data_size":8}},{"name":"b","datatype":"INT32","shape":[2],"data":[2,-3]}],"outputs":[{"name":"q","parameters":{"binary_data":true}}]}""";
+        const string answer = """{"model_name":"int_division","model_version":"1","outputs":[{"name":"q","datatype":"INT32","shape":[2],"parameters":{"binary_data_size":8}}]}""";
+        Assert.Equal(209, request.Length);
+
+        using HttpResponseMessage response = await PostAsync("int_division", Body(Auto, request, "0700000009000000"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(["141"], response.Headers.GetValues(BinaryTensorBody.HeaderName));
+        Assert.Equal(149, response.Content.Headers.ContentLength);
+        byte[] body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal([.. Encoding.UTF8.GetBytes(answer), .. Convert.FromHexString("03000000FDFFFFFF")], body);
+    }
 }
