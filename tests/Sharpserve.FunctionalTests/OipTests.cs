@@ -167,7 +167,7 @@ public sealed class OipTests : IAsyncLifetime
     [InlineData("""{"parameters": {"threshold": -1}, "inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}""", "parameter 'threshold'")]
     [InlineData("""{"outputs": [{"name": "logits"}], "inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["a"]}]}""", "unknown output 'logits'")]
     [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["\ud800"]}]}""", "malformed JSON")]
-    [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["a"], "parameters": {"binary_data_size": 4}}]}""", "binary tensor extension")]
+    [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["a"], "parameters": {"binary_data_size": 4}}]}""", "has both 'data' and 'parameters.binary_data_size'")]
     [InlineData("""{"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["a"]}]} trailing""", "malformed JSON")]
     public async Task Infer_BadRequest_Answers400NamingTheProblem(string body, string message)
     {

@@ -6,7 +6,10 @@ using Sharpserve.Core.Models;
 
 namespace Sharpserve.Http;
 
-/// <summary>The Open Inference Protocol v2 (KServe / Triton) HTTP endpoints, JSON flavour.</summary>
+/// <summary>
+/// The Open Inference Protocol v2 (KServe / Triton) HTTP endpoints: JSON, and infer with the binary tensor data
+/// extension (docs/binary-tensor-extension.md).
+/// </summary>
 internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate)
 {
     public Task LiveAsync(HttpContext context) => WriteJsonAsync(context, StatusCodes.Status200OK, static w =>
@@ -33,6 +36,7 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
         w.WriteString("name"u8, "sharpserve"u8);
         w.WriteString("version"u8, CommandLine.Version);
         w.WriteStartArray("extensions"u8);
+        w.WriteStringValue("binary_tensor_data"u8);
         w.WriteEndArray();
         w.WriteEndObject();
     });
@@ -83,7 +87,7 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
                 return;
             }
 
-            if (!OipInferRequestReader.TryRead(body.Span, model!.Description.Metadata, out request, out string? message))
+            if (!TryReadInferRequest(context, body.Span, model!.Description.Metadata, out request, out string? message))
             {
                 await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, message!);
                 return;
@@ -99,13 +103,41 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
             return;
         }
 
-        context.Response.ContentType = "application/json";
+        // As Triton does: a body that carries binary data is application/octet-stream, with the JSON's length in
+        // Inference-Header-Content-Length; an all-JSON answer is application/json, without that header. Nothing is
+        // flushed before ResponseBody.CompleteAsync, so the headers can follow the JSON's length.
+        bool binary = OipResponseWriter.HasBinaryOutput(request, result.Response!);
+        context.Response.ContentType = binary ? "application/octet-stream" : "application/json";
+        long jsonLength;
         using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, JsonWriting.Options))
         {
             OipResponseWriter.WriteInferResponse(writer, model, request, result.Response!);
+            writer.Flush();
+            jsonLength = writer.BytesCommitted;
+        }
+
+        if (binary)
+        {
+            context.Response.Headers[OipInferenceHeader.Name] = jsonLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            OipResponseWriter.WriteBinaryData(context.Response.BodyWriter, request, result.Response!);
         }
 
         await ResponseBody.CompleteAsync(context, context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The infer request in <paramref name="body"/>: all JSON, or (binary tensor data extension) JSON of the length the
+    /// Inference-Header-Content-Length header gives, then the inputs' binary data.
+    /// </summary>
+    private static bool TryReadInferRequest(HttpContext context, ReadOnlySpan<byte> body, ModelMetadata metadata, out OipInferRequest? request, out string? message)
+    {
+        request = null;
+        if (!OipInferenceHeader.TryGetJsonLength(context.Request.Headers[OipInferenceHeader.Name], body.Length, out int jsonLength, out bool given, out message))
+        {
+            return false;
+        }
+
+        return OipInferRequestReader.TryRead(body[..jsonLength], new OipBinarySection(body[jsonLength..], given), metadata, out request, out message);
     }
 
     /// <summary>

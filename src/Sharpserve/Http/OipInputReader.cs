@@ -6,14 +6,16 @@ namespace Sharpserve.Http;
 /// <summary>
 /// Reads the 'inputs' array of an OIP infer request: each input's name, datatype and shape, checked against the
 /// model's metadata (and the element count against <see cref="MaxElementsPerTensor"/>) before its 'data' is
-/// parsed by <see cref="OipTensorDataReader"/>. Every problem is a message naming the input.
+/// parsed by <see cref="OipTensorDataReader"/>, or its binary data (<c>parameters.binary_data_size</c>, the binary
+/// tensor data extension) is cut from the body and read by <see cref="OipBinaryTensorReader"/>. Every problem is a
+/// message naming the input.
 /// </summary>
 internal static class OipInputReader
 {
     /// <summary>Cap on elements per tensor, checked against the declared shape before anything is allocated.</summary>
     public const long MaxElementsPerTensor = 1 << 20;
 
-    public static bool TryReadInputs(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ModelMetadata metadata, out List<Tensor>? inputs, out string? error)
+    public static bool TryReadInputs(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref OipBinarySection binary, ModelMetadata metadata, out List<Tensor>? inputs, out string? error)
     {
         inputs = null;
         reader.Read();
@@ -26,7 +28,7 @@ internal static class OipInputReader
         inputs = [];
         while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
         {
-            if (!TryReadInput(ref reader, json, metadata, out Tensor? tensor, out error))
+            if (!TryReadInput(ref reader, json, ref binary, metadata, out Tensor? tensor, out error))
             {
                 return false;
             }
@@ -50,7 +52,7 @@ internal static class OipInputReader
         return true;
     }
 
-    private static bool TryReadInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ModelMetadata metadata, out Tensor? tensor, out string? error)
+    private static bool TryReadInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref OipBinarySection binary, ModelMetadata metadata, out Tensor? tensor, out string? error)
     {
         tensor = null;
         string? name = null;
@@ -59,6 +61,7 @@ internal static class OipInputReader
         int dataStart = 0;
         int dataEnd = 0;
         bool sawData = false;
+        long? binarySize = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("name"u8))
@@ -109,10 +112,8 @@ internal static class OipInputReader
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject && OipInferRequestReader.HasBinaryDataParameter(ref reader))
+                if (!TryReadParameters(ref reader, name, out binarySize, out error))
                 {
-                    error = $"input '{name ?? "?"}': the binary tensor extension is not supported yet; send JSON 'data'";
                     return false;
                 }
             }
@@ -130,9 +131,15 @@ internal static class OipInputReader
             return false;
         }
 
-        if (dataType is null || shape is null || !sawData)
+        if (dataType is null || shape is null || (!sawData && binarySize is null))
         {
-            error = $"input '{label}' needs 'datatype', 'shape' and 'data'";
+            error = $"input '{label}' needs 'datatype', 'shape' and 'data' (or 'parameters': {{\"binary_data_size\": N}} with N bytes of binary data after the JSON)";
+            return false;
+        }
+
+        if (sawData && binarySize is not null)
+        {
+            error = $"input '{label}' has both 'data' and 'parameters.binary_data_size'; send its elements one way";
             return false;
         }
 
@@ -161,7 +168,67 @@ internal static class OipInputReader
             return false;
         }
 
+        if (binarySize is long size)
+        {
+            // Checked against what is left of the body before anything is cut or allocated.
+            if (!binary.TryTake(size, out ReadOnlySpan<byte> blob))
+            {
+                error = $"input '{name}' has 'binary_data_size' {size}, but only {binary.Remaining} bytes of binary data are left after the JSON" +
+                    (binary.Taken > 0 ? " and the inputs before it" : "") +
+                    (binary.HeaderGiven ? "" : $" (no {OipInferenceHeader.Name} header: the whole body was taken as JSON)");
+                return false;
+            }
+
+            return OipBinaryTensorReader.TryRead(blob, name, dataType.Value, [.. shape], elements, out tensor, out error);
+        }
+
         return OipTensorDataReader.TryRead(json[dataStart..dataEnd], name, dataType.Value, [.. shape], elements, out tensor, out error);
+    }
+
+    /// <summary>An input's 'parameters': <c>binary_data_size</c>, a whole number of bytes; other parameters are ignored.</summary>
+    private static bool TryReadParameters(ref Utf8JsonReader reader, string? name, out long? binarySize, out string? error)
+    {
+        binarySize = null;
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = $"input '{name ?? "?"}': 'parameters' must be a JSON object";
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isBinarySize = reader.ValueTextEquals("binary_data_size"u8);
+            reader.Read();
+            if (!isBinarySize)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long size) || size < 0)
+            {
+                error = $"input '{name ?? "?"}': 'binary_data_size' must be a whole number of bytes, 0 or more, got {TokenText(ref reader)}";
+                return false;
+            }
+
+            binarySize = size;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static string TokenText(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+        {
+            return reader.TokenType == JsonTokenType.StartObject ? "an object" : "an array";
+        }
+
+        ReadOnlySpan<byte> value = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
+        string text = System.Text.Encoding.UTF8.GetString(value.Length > 40 ? value[..40] : value);
+        return reader.TokenType == JsonTokenType.String ? $"the string \"{text}\"" : text;
     }
 
     private static bool TryParseDataType(ref Utf8JsonReader reader, out TensorDataType type)

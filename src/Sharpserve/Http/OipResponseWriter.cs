@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Text;
 using System.Text.Json;
@@ -7,7 +8,10 @@ using Sharpserve.Core.Models;
 
 namespace Sharpserve.Http;
 
-/// <summary>Writes Open Inference Protocol JSON bodies straight into the response's buffer writer.</summary>
+/// <summary>
+/// Writes Open Inference Protocol JSON bodies straight into the response's buffer writer; an infer answer with binary
+/// outputs is its JSON then their binary data (docs/binary-tensor-extension.md).
+/// </summary>
 internal static class OipResponseWriter
 {
     public static void WriteInferResponse(Utf8JsonWriter writer, ServedModel model, OipInferRequest request, InferenceResponse response)
@@ -23,7 +27,16 @@ internal static class OipResponseWriter
         writer.WriteStartArray("outputs"u8);
         foreach (Tensor output in response.Outputs)
         {
-            if (request.RequestedOutputs is null || Contains(request.RequestedOutputs, output.Name))
+            if (!IsSelected(request, output))
+            {
+                continue;
+            }
+
+            if (request.IsBinary(output.Name))
+            {
+                WriteBinaryTensorHeader(writer, output);
+            }
+            else
             {
                 WriteTensor(writer, output);
             }
@@ -32,6 +45,46 @@ internal static class OipResponseWriter
         writer.WriteEndArray();
         writer.WriteEndObject();
     }
+
+    /// <summary>Whether the answer carries binary data, so it needs the Inference-Header-Content-Length header.</summary>
+    public static bool HasBinaryOutput(OipInferRequest request, InferenceResponse response)
+    {
+        foreach (Tensor output in response.Outputs)
+        {
+            if (IsSelected(request, output) && request.IsBinary(output.Name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The binary data that follows the JSON: the binary outputs' blobs, in the order the JSON lists them.</summary>
+    public static void WriteBinaryData(IBufferWriter<byte> writer, OipInferRequest request, InferenceResponse response)
+    {
+        foreach (Tensor output in response.Outputs)
+        {
+            if (IsSelected(request, output) && request.IsBinary(output.Name))
+            {
+                OipBinaryTensorWriter.Write(writer, output);
+            }
+        }
+    }
+
+    /// <summary>A binary output in the JSON: no 'data', its size in <c>parameters.binary_data_size</c>.</summary>
+    private static void WriteBinaryTensorHeader(Utf8JsonWriter writer, Tensor tensor)
+    {
+        writer.WriteStartObject();
+        WriteNameDataTypeShape(writer, tensor.Name, tensor.DataType, tensor.Shape);
+        writer.WriteStartObject("parameters"u8);
+        writer.WriteNumber("binary_data_size"u8, OipBinaryTensorWriter.ByteSize(tensor));
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static bool IsSelected(OipInferRequest request, Tensor output) =>
+        request.RequestedOutputs is null || Contains(request.RequestedOutputs, output.Name);
 
     public static void WriteTensor(Utf8JsonWriter writer, Tensor tensor)
     {
