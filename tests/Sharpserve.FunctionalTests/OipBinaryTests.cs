@@ -170,5 +170,6 @@ public sealed class OipBinaryTests
         using JsonDocument json = await HttpAssert.JsonAsync(await server.Client.GetAsync(new Uri("/v2", UriKind.Relative)));
 
         Assert.Contains("binary_tensor_data", json.RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("model_repository", json.RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
     }
 }

@@ -37,6 +37,7 @@ internal sealed class OipEndpoints(ModelRegistry registry, WarmupGate warmupGate
         w.WriteString("version"u8, CommandLine.Version);
         w.WriteStartArray("extensions"u8);
         w.WriteStringValue("binary_tensor_data"u8);
+        w.WriteStringValue("model_repository"u8); // index always; load and unload with --model-control explicit
         w.WriteEndArray();
         w.WriteEndObject();
     });
