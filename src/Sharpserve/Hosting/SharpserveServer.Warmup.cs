@@ -119,6 +119,16 @@ public sealed partial class SharpserveServer
 
                 sent++;
             }
+
+            // The binary tensor data extension's path too (tritonclient's default), once per model with its first request.
+            if (model.Description.WarmupRequests is [var first, ..])
+            {
+                (byte[] body, int headerLength) = WarmupBinaryRequest.Create(first);
+                using var content = new ByteArrayContent(body);
+                content.Headers.Add("Inference-Header-Content-Length", headerLength.ToString(CultureInfo.InvariantCulture));
+                await ExpectModelAnswerAsync(client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content), model, refused);
+                sent++;
+            }
         }
 
         // The unversioned metadata route too, once per name: the highest version answers it.
