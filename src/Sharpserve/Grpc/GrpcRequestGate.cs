@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Sharpserve.Grpc;
 
@@ -28,6 +29,13 @@ internal sealed class GrpcRequestGate(Func<HttpContext, RequestDelegate, Task> c
 
         if (grpcEndpoint && endpoint!.RequestDelegate is { } run)
         {
+            // gRPC's own limit (MaxReceiveMessageSize, the same --max-body-size) answers RESOURCE_EXHAUSTED; Kestrel's
+            // body limit would cut the stream at the same size plus the 5-byte message header, with no status.
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            {
+                bodySize.MaxRequestBodySize = null;
+            }
+
             return countIn(context, run);
         }
 
