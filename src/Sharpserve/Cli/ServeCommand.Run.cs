@@ -158,9 +158,10 @@ internal sealed partial class ServeCommand
     /// </summary>
     private ListenAddress? GrpcListen(ParseResult parsed, IReadOnlyList<ListenAddress> listen)
     {
-        if (parsed.GetValue(_grpcPort) is not { } port)
+        int port = parsed.GetValue(_grpcPort);
+        if (port == GrpcOff)
         {
-            return null; // off
+            return null;
         }
 
         bool given = Setting.IsGiven(parsed, _grpcPort);

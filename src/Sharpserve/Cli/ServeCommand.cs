@@ -76,7 +76,10 @@ internal sealed partial class ServeCommand
     /// <summary>Triton's gRPC port, beside its HTTP 8000 as ours is.</summary>
     public const int DefaultGrpcPort = 8001;
 
-    private readonly Option<int?> _grpcPort = Setting.Create<int?>(
+    /// <summary>The value of <c>--grpc-port off</c>.</summary>
+    public const int GrpcOff = -1;
+
+    private readonly Option<int> _grpcPort = Setting.Create(
         "--grpc-port", "KServe v2 gRPC port on the HTTP host, HTTP/2 only (default 8001; 0 when the HTTP port is 0; 'off': no gRPC)", "N|off",
         DefaultGrpcPort, GrpcPort);
 
@@ -243,18 +246,16 @@ internal sealed partial class ServeCommand
         }
     }
 
-    private static bool GrpcPort(string text, out int? value, out string reason)
+    private static bool GrpcPort(string text, out int value, out string reason)
     {
         reason = "must be an integer from 0 to 65535, or 'off'";
         if (text.Equals("off", StringComparison.OrdinalIgnoreCase))
         {
-            value = null;
+            value = GrpcOff;
             return true;
         }
 
-        bool valid = ListenAddress.TryParsePort(text, out int port);
-        value = port;
-        return valid;
+        return ListenAddress.TryParsePort(text, out value);
     }
 
     private static bool PythonEntryText(string text, out string? value, out string reason)
