@@ -80,6 +80,10 @@ internal sealed partial class SharpserveProcess : IDisposable
             info.Environment["SHARPSERVE_CACHE_DIR"] = cacheDir;
         }
 
+        // gRPC on a free port, never 8001: tests that give the HTTP port run in parallel. A test of the gRPC port's
+        // own default sets the variable to "" (unset) in its environment.
+        info.Environment["SHARPSERVE_GRPC_PORT"] = "0";
+
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;
@@ -218,6 +222,19 @@ internal sealed partial class SharpserveProcess : IDisposable
             _stderr.AppendLine(line);
         }
     }
+
+    /// <summary>Where a client reaches the gRPC service, from its "gRPC ... listening on ADDRESS, HTTP/2 only" log line.</summary>
+    public async Task<Uri> WaitForGrpcAddressAsync()
+    {
+        string line = await WaitForOutputAsync(") listening on ");
+        Match match = GrpcListeningLine().Match(line);
+        Assert.True(match.Success, line);
+        return new Uri(match.Groups[1].Value.Replace("http://0.0.0.0:", "http://127.0.0.1:", StringComparison.Ordinal)
+            .Replace("http://[::]:", "http://[::1]:", StringComparison.Ordinal));
+    }
+
+    [GeneratedRegex(@"gRPC \(KServe v2, inference\.GRPCInferenceService\) listening on (\S+), HTTP/2 only")]
+    private static partial Regex GrpcListeningLine();
 
     [GeneratedRegex(@"Listening on (.+?), model '")]
     private static partial Regex ListeningLine();

@@ -162,6 +162,7 @@ internal sealed partial class ServeCommand
         return new ServerOptions
         {
             Listen = listen,
+            GrpcListen = GrpcListen(parsed, listen),
             Threads = parsed.GetValue(_threads),
             MaxRequestBodyBytes = parsed.GetValue(_maxBodySize),
             GracefulTimeout = graceful,
@@ -170,6 +171,38 @@ internal sealed partial class ServeCommand
             ForwardedAllowIps = parsed.GetValue(_forwardedAllowIps)!,
             ProcessMode = Setting.IsGiven(parsed, _workers) || Setting.IsGiven(parsed, _python) ? BuildProcessMode(parsed, graceful) : null,
         };
+    }
+
+    /// <summary>
+    /// Where gRPC listens: --grpc-port on the host of the first TCP listener (8001 by default, like Triton; 0 when that
+    /// listener's port is 0, so servers started on free ports never contend for 8001); with only Unix sockets, nowhere
+    /// unless --grpc-port is given, then on 127.0.0.1.
+    /// </summary>
+    private ListenAddress? GrpcListen(ParseResult parsed, IReadOnlyList<ListenAddress> listen)
+    {
+        int port = parsed.GetValue(_grpcPort);
+        if (port == GrpcOff)
+        {
+            return null;
+        }
+
+        bool given = Setting.IsGiven(parsed, _grpcPort);
+        ListenAddress? http = null;
+        foreach (ListenAddress address in listen)
+        {
+            if (!address.IsUnix)
+            {
+                http = address;
+                break;
+            }
+        }
+
+        if (http is null)
+        {
+            return given ? ListenAddress.Tcp(System.Net.IPAddress.Loopback, port) : null;
+        }
+
+        return http.WithPort(given || http.Port != 0 ? port : 0);
     }
 
     private WorkerPoolOptions BuildProcessMode(ParseResult parsed, TimeSpan graceful)

@@ -20,6 +20,11 @@ internal sealed partial class ServeCommand
         --host/--port are shorthands for one HOST:PORT; give them or --bind, not both. The default is
         127.0.0.1:8000: nothing is exposed unless asked.
 
+        gRPC: the KServe v2 gRPC service (inference.GRPCInferenceService, docs/grpc.md) listens on --grpc-port (default
+        8001, Triton's) at the host of --host, or of the first TCP --bind; when that HTTP port is 0 the gRPC port is 0
+        too (a free one), and with only unix: binds there is no gRPC unless --grpc-port is given (then on 127.0.0.1).
+        Its largest request message is --max-body-size.
+
         Python models: --python MODULE:ATTR serves a class with load() and predict(data) from worker processes
         forked by one zygote that loaded it once (docs/python-backend.md); -w/--workers defaults to one per core.
 
@@ -70,6 +75,16 @@ internal sealed partial class ServeCommand
 
     private readonly Option<int> _port = Setting.Create(
         "--port", "TCP port (default 8000; 0 picks a free port)", "N", ListenAddress.DefaultPort, Port);
+
+    /// <summary>Triton's gRPC port, beside its HTTP 8000 as ours is.</summary>
+    public const int DefaultGrpcPort = 8001;
+
+    /// <summary>The value of <c>--grpc-port off</c>.</summary>
+    public const int GrpcOff = -1;
+
+    private readonly Option<int> _grpcPort = Setting.Create(
+        "--grpc-port", "KServe v2 gRPC port on the HTTP host, HTTP/2 only (default 8001; 0 when the HTTP port is 0; 'off': no gRPC)", "N|off",
+        DefaultGrpcPort, GrpcPort);
 
     private readonly Option<int> _threads = Setting.Create(
         "--threads", "thread mode: executor threads (default: the number of cores)", "N", Environment.ProcessorCount, Integer(1, 1024));
@@ -154,7 +169,7 @@ internal sealed partial class ServeCommand
     {
         Command = new Command("serve", "Serve MODEL (default: the embedded demo model) over HTTP: POST /labelservice/ and the Open Inference Protocol v2 under /v2.")
         {
-            _model, _repository, _bind, _host, _port, _threads, _workers, _workerThreads, _timeout, _maxRequests,
+            _model, _repository, _bind, _host, _port, _grpcPort, _threads, _workers, _workerThreads, _timeout, _maxRequests,
             _maxRequestsJitter, _maxWorkerMemory, _cacheDirectory, _name, _maxBodySize, _queueCapacity, _requestTimeout,
             _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps, _python, _pythonPath, _pythonExe,
             _modelControl, _adminToken, _adminTokenFile, _maxModelMemory,
@@ -282,6 +297,18 @@ internal sealed partial class ServeCommand
         {
             result.AddError($"{memory} applies to --model-repository only");
         }
+    }
+
+    private static bool GrpcPort(string text, out int value, out string reason)
+    {
+        reason = "must be an integer from 0 to 65535, or 'off'";
+        if (text.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            value = GrpcOff;
+            return true;
+        }
+
+        return ListenAddress.TryParsePort(text, out value);
     }
 
     private static bool PythonEntryText(string text, out string? value, out string reason)

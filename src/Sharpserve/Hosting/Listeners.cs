@@ -13,7 +13,16 @@ internal sealed class Listeners
 {
     private readonly List<(ListenAddress Address, ListenOptions? Options)> _bound = [];
 
-    private Listeners(IReadOnlyList<ListenAddress> requested) => Requested = requested;
+    /// <summary>What an operator changes to move a listener, named in a listen failure.</summary>
+    public const string HttpSettings = "--port or --bind";
+
+    private readonly string _settings;
+
+    private Listeners(IReadOnlyList<ListenAddress> requested, string settings)
+    {
+        Requested = requested;
+        _settings = settings;
+    }
 
     public IReadOnlyList<ListenAddress> Requested { get; }
 
@@ -40,7 +49,8 @@ internal sealed class Listeners
     /// Kestrel.
     /// </summary>
     /// <exception cref="ListenException">One of them cannot be bound; the message names it and says why.</exception>
-    public static Listeners Check(IReadOnlyList<ListenAddress> addresses)
+    /// <param name="settings">The settings that moved these addresses, for the message (<see cref="HttpSettings"/>, --grpc-port).</param>
+    public static Listeners Check(IReadOnlyList<ListenAddress> addresses, string settings = HttpSettings)
     {
         ArgumentNullException.ThrowIfNull(addresses);
         if (addresses.Count == 0)
@@ -67,15 +77,15 @@ internal sealed class Listeners
             }
             else if (address.IsLocalhost)
             {
-                Probe(address, new IPEndPoint(IPAddress.Loopback, address.Port));
+                Probe(address, new IPEndPoint(IPAddress.Loopback, address.Port), settings);
             }
             else
             {
-                Probe(address, new IPEndPoint(address.Address!, address.Port));
+                Probe(address, new IPEndPoint(address.Address!, address.Port), settings);
             }
         }
 
-        return new Listeners(addresses);
+        return new Listeners(addresses, settings);
     }
 
     /// <summary>Adds every address to Kestrel, each with <paramref name="configure"/> (protocols, connection middleware).</summary>
@@ -114,6 +124,9 @@ internal sealed class Listeners
         }
     }
 
+    /// <summary>Why a listener could not be bound at start, when another process took its address after <see cref="Check"/>.</summary>
+    public string Explain(SocketError error, string fallback) => Explain(Requested[0], error, fallback, _settings);
+
     /// <summary>After Kestrel has bound them: Unix sockets get mode 0660.</summary>
     public void SecureUnixSockets()
     {
@@ -139,7 +152,7 @@ internal sealed class Listeners
     }
 
     /// <summary>Binds and closes a socket as Kestrel will (dual-stack for ::, SO_REUSEADDR), translating the failure.</summary>
-    private static void Probe(ListenAddress address, IPEndPoint endPoint)
+    private static void Probe(ListenAddress address, IPEndPoint endPoint, string settings)
     {
         using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -154,15 +167,15 @@ internal sealed class Listeners
         }
         catch (SocketException ex)
         {
-            throw new ListenException(Explain(address, ex.SocketErrorCode, ex.Message), ex);
+            throw new ListenException(Explain(address, ex.SocketErrorCode, ex.Message, settings), ex);
         }
     }
 
     /// <summary>One line that names the address and says what to do.</summary>
-    public static string Explain(ListenAddress address, SocketError error, string fallback) => error switch
+    public static string Explain(ListenAddress address, SocketError error, string fallback, string settings = HttpSettings) => error switch
     {
         SocketError.AddressAlreadyInUse =>
-            $"cannot listen on {address}: the port is already in use (another server runs there; pick another with --port or --bind)",
+            $"cannot listen on {address}: the port is already in use (another server runs there; pick another with {settings})",
         SocketError.AddressNotAvailable =>
             $"cannot listen on {address}: {address.Address} is not an address of this machine (use 127.0.0.1, 0.0.0.0, :: or one of its interface addresses)",
         SocketError.AccessDenied =>

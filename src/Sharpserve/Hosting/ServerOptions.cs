@@ -34,6 +34,12 @@ public sealed record ServerOptions
     /// <summary>Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (<c>--forwarded-allow-ips</c>).</summary>
     public TrustedProxies ForwardedAllowIps { get; init; } = TrustedProxies.Loopback;
 
+    /// <summary>
+    /// Where the KServe v2 gRPC service listens (HTTP/2 only, <c>--grpc-port</c>); null (the default here; the CLI's
+    /// default is port 8001 on the HTTP host) serves no gRPC. Its largest message is <see cref="MaxRequestBodyBytes"/>.
+    /// </summary>
+    public ListenAddress? GrpcListen { get; init; }
+
     public SchedulerOptions Scheduler { get; init; } = new();
 
     /// <summary>Process mode's settings; null runs thread mode (executor threads in this process).</summary>

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
 using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
+using Sharpserve.Grpc;
 using Sharpserve.Http;
 using Sharpserve.Metrics;
 using Sharpserve.Supervision;
@@ -39,6 +40,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     private readonly RequestMetrics _requestMetrics = new();
     private readonly RequestMetrics _warmupMetrics = new();
     private Listeners? _listeners;
+    private Listeners? _grpcListeners;
     private AccessLog? _accessLog;
     private readonly ShutdownDrain _drain;
     private int _disposed;
@@ -61,6 +63,12 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
     /// <summary>Every address the server listens on, with real ports.</summary>
     public IReadOnlyList<ListenAddress> ListenAddresses { get; private set; } = [];
+
+    /// <summary>
+    /// Where a client on this machine reaches the gRPC service (http://127.0.0.1:8001/, with the real port when 0 was
+    /// asked for), or null when gRPC is off.
+    /// </summary>
+    public Uri? GrpcAddress { get; private set; }
 
     public ModelRegistry Registry => _registry;
 
@@ -95,6 +103,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         // Every address is checked before anything starts, so a port in use or an address that is not this machine's
         // is one clear line (ListenException), with no worker process started for nothing.
         Listeners listeners = Listeners.Check(options.Listeners);
+        Listeners? grpcListeners = CheckGrpc(options, listeners);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         if (configureLogging is not null)
@@ -113,6 +122,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
             rejections = new RejectionBodies(kestrel.Limits);
             listeners.Configure(kestrel, rejections.Use);
+            grpcListeners?.Configure(kestrel, GrpcHosting.ConfigureListener);
         });
 
         ILoggerFactory loggerFactory = builder.Services.BuildServiceProvider().GetRequiredService<ILoggerFactory>();
@@ -128,6 +138,12 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
 
         var registry = new ModelRegistry(served);
+        if (grpcListeners is not null)
+        {
+            GrpcHosting.AddServices(builder.Services, options.MaxRequestBodyBytes);
+            builder.Services.AddSingleton(new GrpcInferenceService(registry, () => drain.IsShuttingDown));
+        }
+
         // Executors first: in process mode a worker's model load is the longest step before ready, so it starts
         // before the web host is built.
         registry.Start();
@@ -135,7 +151,7 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         WebApplication app = builder.Build();
         var server = new SharpserveServer(app, registry, options, warmupGate, drain)
         {
-            _listeners = listeners, _accessLog = accessLog, _executorLogger = executorLogger, _poolLogger = poolLogger, _time = time,
+            _listeners = listeners, _grpcListeners = grpcListeners, _accessLog = accessLog, _executorLogger = executorLogger, _poolLogger = poolLogger, _time = time,
         };
         for (int i = 0; i < served.Count; i++)
         {
@@ -156,7 +172,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
             // Lost a race with another process for an address checked above.
             await server.DisposeAsync();
             SocketError code = (ex as System.Net.Sockets.SocketException ?? ex.InnerException as System.Net.Sockets.SocketException)?.SocketErrorCode ?? SocketError.SocketError;
-            throw new ListenException(Listeners.Explain(listeners.Requested[0], code, ex.Message), ex);
+            Listeners lost = grpcListeners is not null && ex.Message.Contains($":{grpcListeners.Requested[0].Port}", StringComparison.Ordinal) ? grpcListeners : listeners;
+            throw new ListenException(lost.Explain(code, ex.Message), ex);
         }
 
         listeners.SecureUnixSockets();
@@ -170,6 +187,13 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         else
         {
             Log.Listening(server._logger, addresses, registry.Default.Name, options.Threads);
+        }
+
+        if (grpcListeners is not null)
+        {
+            ListenAddress grpc = grpcListeners.Bound[0];
+            server.GrpcAddress = SelfClient.BaseAddress(grpc);
+            Log.GrpcListening(server._logger, grpc.ToString());
         }
 
         if (registry.All.Count > 1)
@@ -333,8 +357,37 @@ public sealed partial class SharpserveServer : IAsyncDisposable
     /// <summary>Reopens the access log (SIGUSR1, after a log rotation moved it).</summary>
     public void ReopenLogs() => _accessLog?.Reopen();
 
+    /// <summary>
+    /// The gRPC listener, checked like the HTTP ones (a port in use is one line naming --grpc-port), or null when gRPC
+    /// is off. It may not take a port an HTTP listener has: both would be checked free, and then one bind would fail.
+    /// </summary>
+    private static Listeners? CheckGrpc(ServerOptions options, Listeners http)
+    {
+        if (options.GrpcListen is not { } grpc)
+        {
+            return null;
+        }
+
+        foreach (ListenAddress address in http.Requested)
+        {
+            if (!address.IsUnix && grpc.Port != 0 && address.Port == grpc.Port)
+            {
+                throw new ListenException($"--grpc-port {grpc.Port} is also an HTTP port ({address}); give gRPC another port, or --grpc-port off");
+            }
+        }
+
+        return Listeners.Check([grpc], "--grpc-port, or turn gRPC off with --grpc-port off");
+    }
+
     private void MapEndpoints()
     {
+        if (_grpcListeners is not null)
+        {
+            // First: a gRPC request skips the HTTP middleware (JSON errors, access log, HTTP metrics).
+            _app.Use(new GrpcRequestGate(_drain.CountAsync).InvokeAsync);
+            GrpcHosting.Map(_app);
+        }
+
         var labelService = new LabelServiceEndpoint(_registry, _warmupGate);
         var oip = new OipEndpoints(_registry, _warmupGate);
         var middleware = new RequestMiddleware(
@@ -394,6 +447,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         [LoggerMessage(3010, LogLevel.Warning, "{Signal} ignored: it applies to process mode (--workers) only")]
         public static partial void SignalIgnored(ILogger logger, string signal);
+
+        [LoggerMessage(3014, LogLevel.Information, "gRPC (KServe v2, inference.GRPCInferenceService) listening on {Address}, HTTP/2 only")]
+        public static partial void GrpcListening(ILogger logger, string address);
 
         [LoggerMessage(3011, LogLevel.Information, "Serving model '{Model}' version {Version}{Default}")]
         public static partial void Serving(ILogger logger, string model, string version, string @default);

@@ -74,6 +74,27 @@ internal sealed class ShutdownDrain(Action onShutdown) : IHostedLifecycleService
         }
     }
 
+    /// <summary>
+    /// Counts a gRPC request in and out without ever answering it: gRPC refuses with its own status codes once
+    /// shutdown has begun (Grpc/GrpcInferenceService), and a request it let in is waited for like any other.
+    /// </summary>
+    public async Task CountAsync(HttpContext context, RequestDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _inFlight) == 0 && IsShuttingDown)
+            {
+                _drained.TrySetResult();
+            }
+        }
+    }
+
     /// <summary>Holds the host's stop until every admitted request is answered, or its shutdown timeout passes.</summary>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {

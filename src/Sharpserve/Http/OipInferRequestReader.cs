@@ -122,13 +122,9 @@ internal static class OipInferRequestReader
             return false;
         }
 
-        foreach (TensorMetadata expected in metadata.Inputs)
+        if (!OipRequestValidator.TryCheckComplete(metadata, inputs, out error))
         {
-            if (!OipInputReader.Contains(inputs, expected.Name))
-            {
-                error = $"input '{expected.Name}' is missing; model '{metadata.Name}' needs {TensorText.List(metadata.Inputs)}";
-                return false;
-            }
+            return false;
         }
 
         if (outputs is { Count: 0 })
@@ -160,9 +156,9 @@ internal static class OipInferRequestReader
             if (reader.ValueTextEquals("k"u8) || reader.ValueTextEquals("top_k"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out int k) || (k < 1 && k != -1))
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out int k) || !OipRequestValidator.IsTopK(k))
                 {
-                    error = "parameter 'k' must be -1 (all labels) or a positive integer";
+                    error = OipRequestValidator.TopKError;
                     return false;
                 }
 
@@ -171,10 +167,9 @@ internal static class OipInferRequestReader
             else if (reader.ValueTextEquals("threshold"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetSingle(out float threshold) ||
-                    !float.IsFinite(threshold) || threshold < 0f || threshold > 1f)
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetSingle(out float threshold) || !OipRequestValidator.IsThreshold(threshold))
                 {
-                    error = "parameter 'threshold' must be a number from 0 to 1";
+                    error = OipRequestValidator.ThresholdError;
                     return false;
                 }
 
@@ -251,15 +246,8 @@ internal static class OipInferRequestReader
                 return false;
             }
 
-            if (metadata.FindOutput(name) is null)
+            if (!OipRequestValidator.TryCheckOutput(metadata, name, outputs, out error))
             {
-                error = $"unknown output '{name}'; model '{metadata.Name}' has {TensorText.List(metadata.Outputs)}";
-                return false;
-            }
-
-            if (outputs.Contains(name))
-            {
-                error = $"output '{name}' is requested more than once";
                 return false;
             }
 

@@ -33,9 +33,8 @@ internal static class OipInputReader
                 return false;
             }
 
-            if (Contains(inputs, tensor!.Name))
+            if (!OipRequestValidator.TryCheckNotGiven(inputs, tensor!.Name, out error))
             {
-                error = $"input '{tensor.Name}' is given twice";
                 return false;
             }
 
@@ -143,28 +142,9 @@ internal static class OipInputReader
             return false;
         }
 
-        TensorMetadata? expected = metadata.FindInput(name);
-        if (expected is null)
+        long[] dims = [.. shape];
+        if (!OipRequestValidator.TryCheckInput(metadata, name, dataType.Value, dims, out long elements, out error))
         {
-            error = $"unknown input '{name}'; model '{metadata.Name}' takes {TensorText.List(metadata.Inputs)}";
-            return false;
-        }
-
-        if (expected.DataType != dataType)
-        {
-            error = $"input '{name}' has datatype {dataType.Value.ToProtocolName()}; model '{metadata.Name}' expects {expected.DataType.ToProtocolName()}";
-            return false;
-        }
-
-        if (!expected.Accepts(shape))
-        {
-            error = $"input '{name}' has shape {TensorText.Shape(shape)}; model '{metadata.Name}' expects {TensorText.Shape(expected.Shape)} (-1: any size)";
-            return false;
-        }
-
-        if (!TryElementCount(shape, out long elements))
-        {
-            error = $"input '{name}' declares shape {TensorText.Shape(shape)}, more than {MaxElementsPerTensor} elements";
             return false;
         }
 
@@ -179,10 +159,10 @@ internal static class OipInputReader
                 return false;
             }
 
-            return OipBinaryTensorReader.TryRead(blob, name, dataType.Value, [.. shape], elements, out tensor, out error);
+            return OipBinaryTensorReader.TryRead(blob, name, dataType.Value, dims, elements, out tensor, out error);
         }
 
-        return OipTensorDataReader.TryRead(json[dataStart..dataEnd], name, dataType.Value, [.. shape], elements, out tensor, out error);
+        return OipTensorDataReader.TryRead(json[dataStart..dataEnd], name, dataType.Value, dims, elements, out tensor, out error);
     }
 
     /// <summary>An input's 'parameters': <c>binary_data_size</c>, a whole number of bytes; other parameters are ignored.</summary>
@@ -264,9 +244,6 @@ internal static class OipInputReader
 
         return true;
     }
-
-    private static bool TryElementCount(List<long> shape, out long elements) =>
-        TensorDataTypes.TryGetElementCount(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(shape), MaxElementsPerTensor, out elements);
 
     internal static bool Contains(List<Tensor> tensors, string name)
     {
