@@ -12,7 +12,7 @@ namespace Sharpserve.Grpc;
 /// registry, validation and scheduler as the HTTP endpoints (<c>Http/OipEndpoints</c>), so a model answers the
 /// same through both. Inference is refused (UNAVAILABLE) before the server is ready and once shutdown has begun.
 /// </summary>
-internal sealed class GrpcInferenceService(ModelRegistry registry, Func<bool> isShuttingDown) : GRPCInferenceService.GRPCInferenceServiceBase
+internal sealed partial class GrpcInferenceService(ModelRegistry registry, Func<bool> isShuttingDown) : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private static readonly InferError s_shuttingDown =
         new(InferErrorKind.ShuttingDown, "the server is shutting down; send the request to another instance");
@@ -30,7 +30,7 @@ internal sealed class GrpcInferenceService(ModelRegistry registry, Func<bool> is
     }
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerMetadataResponse { Name = "sharpserve", Version = CommandLine.Version });
+        Task.FromResult(new ServerMetadataResponse { Name = "sharpserve", Version = CommandLine.Version, Extensions = { "model_repository" } });
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {

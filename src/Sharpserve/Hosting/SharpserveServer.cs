@@ -138,10 +138,12 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
 
         var registry = new ModelRegistry(served);
+        GrpcInferenceService? grpcService = null;
         if (grpcListeners is not null)
         {
             GrpcHosting.AddServices(builder.Services, options.MaxRequestBodyBytes);
-            builder.Services.AddSingleton(new GrpcInferenceService(registry, () => drain.IsShuttingDown));
+            grpcService = new GrpcInferenceService(registry, () => drain.IsShuttingDown) { ModelControl = options.ModelControl };
+            builder.Services.AddSingleton(grpcService);
         }
 
         // Executors first: in process mode a worker's model load is the longest step before ready, so it starts
@@ -159,6 +161,10 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
 
         server._modelControl = new RepositoryModelControl(server, options.ModelControl, server._logger);
+        if (grpcService is not null)
+        {
+            grpcService.Repository = server._modelControl;
+        }
         server.MapEndpoints();
         started = server;
         app.Lifetime.ApplicationStopping.Register(drain.BeginShutdown);
@@ -293,69 +299,6 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         Log.Stopped(_logger);
     }
-
-    /// <summary>Process mode: rebuild each model's image if its source changed and roll a new set of workers onto it.</summary>
-    public void Reload()
-    {
-        Log.ReloadRequested(_logger);
-        _ = Task.Run(() =>
-        {
-            try
-            {
-                foreach (ServedModel model in _registry.All)
-                {
-                    if (model.Executor is IReloadable pool && _sources.TryGetValue(model, out ModelSource? source))
-                    {
-                        string prepared = source.PrepareAgain?.Invoke() ?? pool.ModelPath;
-                        if (ReloadCheck.Difference(model, prepared, source.DescribePrepared) is { } difference)
-                        {
-                            Log.ReloadRefused(_logger, model.Name, model.Version, difference);
-                            source.Discard?.Invoke(prepared);
-                            continue;
-                        }
-
-                        pool.Reload(prepared);
-                    }
-                    else
-                    {
-                        Log.SignalIgnored(_logger, "SIGHUP");
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is ModelLoadException or IOException or UnauthorizedAccessException)
-            {
-                Log.ReloadFailed(_logger, ex);
-            }
-        });
-    }
-
-    /// <summary>Process mode: one more (+1) or one fewer (-1) worker per model.</summary>
-    public void Scale(int delta)
-    {
-        foreach (ServedModel model in _registry.All)
-        {
-            if (model.Executor is IScalable pool)
-            {
-                pool.Scale(delta);
-            }
-            else
-            {
-                Log.SignalIgnored(_logger, delta > 0 ? "SIGTTIN" : "SIGTTOU");
-            }
-        }
-    }
-
-    private void OnStopping()
-    {
-        Log.Stopping(_logger);
-        foreach (ServedModel model in _registry.All)
-        {
-            model.MarkNotReady();
-        }
-    }
-
-    /// <summary>Reopens the access log (SIGUSR1, after a log rotation moved it).</summary>
-    public void ReopenLogs() => _accessLog?.Reopen();
 
     /// <summary>
     /// The gRPC listener, checked like the HTTP ones (a port in use is one line naming --grpc-port), or null when gRPC

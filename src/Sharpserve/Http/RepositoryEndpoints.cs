@@ -54,33 +54,16 @@ internal sealed class RepositoryEndpoints(RepositoryModelControl control, ModelC
     private async Task ControlAsync(HttpContext context, bool load)
     {
         string operation = load ? "load" : "unload";
-        if (options.Mode != ModelControlMode.Explicit || options.Repository is null)
-        {
-            await HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
-                $"model {operation} is off: start the server with --model-repository DIR --model-control explicit --admin-token-file FILE");
-            return;
-        }
-
-        if (!AdminAccess.IsLocalPeer(LocalEndPoint(context), context.Connection.RemoteIpAddress))
-        {
-            await HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
-                $"model {operation} is accepted only from this machine (a loopback address or a Unix socket listener)");
-            return;
-        }
-
-        if (options.AdminToken is not { } token || !AdminAccess.HasToken(context.Request.Headers.Authorization, token))
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            await HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized,
-                $"model {operation} needs the admin token: Authorization: Bearer TOKEN (the content of --admin-token-file)");
-            return;
-        }
-
         string name = context.Request.RouteValues["name"] as string ?? "";
-        if (!ModelRepository.IsValidModelName(name) || name.Contains("..", StringComparison.Ordinal))
+        if (AdminGate.Check(options, LocalEndPoint(context), context.Connection.RemoteIpAddress, context.Request.Headers.Authorization, name, operation)
+            is (int status, string refusal))
         {
-            await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
-                $"'{name}' is not a model name: give the name of a model folder of the repository (letters, digits, '_', '-', '.'; no '/', no path, no URL)");
+            if (status == StatusCodes.Status401Unauthorized)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+            }
+
+            await HttpErrors.WriteAsync(context, status, refusal);
             return;
         }
 
