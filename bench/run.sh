@@ -8,6 +8,9 @@
 #   bench/run.sh [--quick] --only python
 #                           only the Python-models step (about 25 minutes full): keeps the other records and
 #                           replaces only the "Python models" section of the document (between its markers)
+#   bench/run.sh [--quick] --only protocols
+#                           only issue 14's protocols step (about 7.5 minutes full): replaces only the
+#                           "Protocols" section of the document
 # Loopback only; every server is started and stopped by this script, by PID. See bench/README.md.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -20,8 +23,8 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     case "$arg" in
         --quick) mode=quick ;;
         --only) i=$((i + 1)); only="${args[$i]:-}"
-                [ "$only" = python ] || { echo "--only takes: python" >&2; exit 2; } ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+                case "$only" in python|protocols) ;; *) echo "--only takes: python, protocols" >&2; exit 2 ;; esac ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -35,7 +38,8 @@ if [ -z "$only" ]; then
     rm -rf "$RESULTS" "$LOGS"
 else
     # Only this step's records are replaced; the others stay for the report.
-    rm -f "$RESULTS"/python*.jsonl "$RESULTS"/samples/python-*.jsonl
+    rm -f "$RESULTS/$only"*.jsonl "$RESULTS/${only}_machine.json"
+    [ "$only" != python ] || rm -f "$RESULTS"/samples/python-*.jsonl
 fi
 source "$BENCH_DIR/lib/common.sh"
 started=$(date +%s)
@@ -46,6 +50,7 @@ if [ "$mode" = quick ]; then
     export TP_CONNS="16" TP_DURATION_S=1 TP_WARMUP_S=1
     export PY_NS="2" PY_LOAD_S=3 PY_SETTLE_S=1 PY_INTERVAL=0.5 PY_DICT_ENTRIES=300000 PY_SKLEARN_VOCAB=100000
     export PY_REPEATS=1 PY_PER_WORKER_MAX_N=2 PY_BURST_PER_CONN=20
+    export PROTO_REPEATS=1 PROTO_SECONDS=1 PROTO_WARMUP_S=1
     report_md="$ROOT/docs/benchmarks/quick/benchmarks.md"; charts="$ROOT/docs/benchmarks/quick"
 else
     export QUICK=0 REPEATS=3
@@ -54,6 +59,9 @@ else
     # Python models: one repeat (a 60-second load per run, 20 runs: about 25 minutes on 2 cores).
     export PY_NS="2 4 8" PY_LOAD_S=60 PY_SETTLE_S=2 PY_INTERVAL=1 PY_DICT_ENTRIES=2000000 PY_SKLEARN_VOCAB=600000
     export PY_REPEATS=1 PY_PER_WORKER_MAX_N=2 PY_BURST_PER_CONN=40
+    # Protocols (issue 14): 3 repeats of 15 loads of 4 s, each after 3 s unrecorded (the server's JSON path takes
+    # seconds of traffic to reach full speed: tiered JIT); about 7.5 minutes on 2 cores.
+    export PROTO_REPEATS=3 PROTO_SECONDS=4 PROTO_WARMUP_S=3
     report_md="$ROOT/docs/benchmarks.md"; charts="$ROOT/docs/benchmarks"
 fi
 
@@ -65,7 +73,7 @@ dotnet publish "$ROOT/src/Sharpserve" -c Release -o "$BENCH_DIR/out/sharpserve" 
 # Machine facts, recorded before any load (the load average shows whether something else was running).
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 machine_file="$RESULTS/machine.json"
-[ -z "$only" ] || machine_file="$RESULTS/python_machine.json"
+[ -z "$only" ] || machine_file="$RESULTS/${only}_machine.json"
 jq -n --arg mode "$mode" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg nproc "$(nproc)" \
     --arg mem "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" --arg kernel "$(uname -r)" \
     --arg cpu "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
@@ -81,7 +89,7 @@ jq -n --arg mode "$mode" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg nproc
     '$ARGS.named' >"$machine_file"
 
 # Steps, cheapest first; each appends JSON lines to $RESULTS (read by bench/report/make_report.py).
-steps=(steps/microbench.sh steps/throughput.sh steps/access-log.sh steps/memory.sh steps/python.sh
+steps=(steps/microbench.sh steps/throughput.sh steps/protocols.sh steps/access-log.sh steps/memory.sh steps/python.sh
        steps/model-load.sh serve-memory.sh)
 [ -z "$only" ] || steps=("steps/$only.sh")
 for step in "${steps[@]}"; do

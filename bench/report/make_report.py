@@ -1,9 +1,11 @@
 """Writes docs/benchmarks.md and its PNG charts from the JSON lines that bench/run.sh's steps recorded.
 
-  make_report.py --results DIR --out FILE.md --charts DIR --mode full|quick [--section python]
+  make_report.py --results DIR --out FILE.md --charts DIR --mode full|quick [--section python|protocols]
 
 With --section python, only the "Python models" section of FILE.md is rewritten (from DIR's records of
-bench/steps/python.sh, between its markers; bench/report/python_section.py) and the rest is left as it is.
+bench/steps/python.sh, between its markers; bench/report/python_section.py) and the rest is left as it is;
+--section protocols does the same for the "Protocols" section (bench/steps/protocols.sh,
+bench/report/protocols_section.py).
 
 Every number in the document comes from DIR; nothing here is typed in by hand. Medians are over repeats, with
 the range (min–max) beside them; ratios compare Sharpserve with the Python peer measured in the same run.
@@ -23,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import protocols_section  # noqa: E402  (beside this file)
 import python_section  # noqa: E402  (beside this file)
 
 MIB = 1024 * 1024
@@ -869,6 +872,18 @@ class Report:
         with open(path, "w", encoding="utf-8") as f:
             f.write(python_section.splice(previous, block))
 
+    def write_protocols_only(self, path):
+        """Replaces only the Protocols section of the document at PATH (run.sh --only protocols)."""
+        block = protocols_section.render(self.results, self.mode)
+        if not block:
+            raise SystemExit(f"no records of bench/steps/protocols.sh in {self.results}")
+        previous = ""
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                previous = f.read()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(protocols_section.splice(previous, block))
+
     def write(self, path):
         self.header()
         self.machine_section()
@@ -887,7 +902,11 @@ class Report:
         self.out = self.out[:body_start]
         self.targets_section()
         self.out += body
-        # The Python models' section: from this run's records, or, when it has none, the document's as it was.
+        # The Protocols and Python models' sections: from this run's records, or, when it has none, the
+        # document's as it was.
+        protocols = protocols_section.render(self.results, self.mode)
+        if protocols:
+            self.out += ["", protocols]
         python = self.python_block()
         if python:
             self.out += ["", python]
@@ -897,6 +916,9 @@ class Report:
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 previous = f.read()
+            begin, end = previous.find(protocols_section.BEGIN), previous.find(protocols_section.END)
+            if not protocols and 0 <= begin < end:
+                self.out += ["", previous[begin:end + len(protocols_section.END)]]
             begin, end = previous.find(python_section.BEGIN), previous.find(python_section.END)
             if not python and 0 <= begin < end:
                 self.out += ["", previous[begin:end + len(python_section.END)]]
@@ -918,12 +940,14 @@ if __name__ == "__main__":
     parser.add_argument("--out", required=True)
     parser.add_argument("--charts", required=True)
     parser.add_argument("--mode", choices=("full", "quick"), default="full")
-    parser.add_argument("--section", choices=("python",),
+    parser.add_argument("--section", choices=("python", "protocols"),
                         help="rewrite only this section of --out (between its markers), from --results")
     args = parser.parse_args()
     os.makedirs(args.charts, exist_ok=True)
     if args.section == "python":
         Report(args.results, args.charts, args.mode).write_python_only(args.out)
+    elif args.section == "protocols":
+        Report(args.results, args.charts, args.mode).write_protocols_only(args.out)
     else:
         for old in glob.glob(os.path.join(args.charts, "*.png")):
             os.remove(old)
