@@ -246,10 +246,11 @@ def run_forked(model: Model, warmup: Sequence[List[Tensor]], worker_id: int, soc
     except BaseException:
         traceback.print_exc(file=sys.stderr)
     finally:
-        _flush_and_exit(status)
+        flush_and_exit(status)
 
 
-def _flush_and_exit(status: int) -> NoReturn:
+def flush_and_exit(status: int) -> NoReturn:
+    """Flushes what can be flushed and leaves with os._exit (the zygote's and every worker's only way out)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -273,14 +274,16 @@ def apply_paths(paths: Sequence[str]) -> None:
     sys.path[:] = first + [p for p in sys.path if p not in first and p != ""]
 
 
-class _ArgumentParser(argparse.ArgumentParser):
+class ExitingArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2 through flush_and_exit."""
+
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: {message}\n")
-        _flush_and_exit(2)
+        flush_and_exit(2)
 
 
 def parse_worker_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = _ArgumentParser(prog="python -m sharpserve.worker", add_help=False)
+    parser = ExitingArgumentParser(prog="python -m sharpserve.worker", add_help=False)
     parser.add_argument("--socket", required=True)
     parser.add_argument("--id", required=True)
     parser.add_argument("--entry", required=True)
@@ -314,7 +317,7 @@ def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
         log(f"the model cannot be served: {e.error}")
     except BaseException:
         traceback.print_exc(file=sys.stderr)
-    _flush_and_exit(status)
+    flush_and_exit(status)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import time
 import traceback
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
+from .worker import ExitingArgumentParser, flush_and_exit
+
 # Python 3.9 brings os.pidfd_open; this module itself still runs on older ones, far enough to say so.
 MINIMUM_PYTHON = (3, 9)
 PROTOCOL_VERSION = 1
@@ -248,10 +250,10 @@ class Zygote:
         if any(c["command"] == "fork" for c in early):
             raise ControlProtocolError("a fork command came before loaded")
         if early:
-            _flush_and_exit(0)
+            flush_and_exit(0)
         if ended:
             _say("the front closed the zygote's standard input while the model loaded; exiting")
-            _flush_and_exit(1)
+            flush_and_exit(1)
         gc.collect()
         gc.freeze()
         names = thread_names()
@@ -292,7 +294,7 @@ class Zygote:
     def _handle_commands(self) -> None:
         for command in self._control.commands():
             if command["command"] == "exit":
-                _flush_and_exit(0)
+                flush_and_exit(0)
             self._fork(command["id"], command["socket"])
 
     def _fork(self, worker_id: int, socket_path: str) -> None:
@@ -343,7 +345,7 @@ class Zygote:
             except ProcessLookupError:
                 pass
         _say(f"the front closed the zygote's standard input; killed {len(self._workers)} workers")
-        _flush_and_exit(1)
+        flush_and_exit(1)
 
 
 def _say(line: str) -> None:
@@ -355,23 +357,8 @@ def _say(line: str) -> None:
         pass
 
 
-def _flush_and_exit(status: int) -> NoReturn:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(status)
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: {message}\n")
-        _flush_and_exit(2)
-
-
 def parse_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = _ArgumentParser(prog="python -m sharpserve.zygote", add_help=False)
+    parser = ExitingArgumentParser(prog="python -m sharpserve.zygote", add_help=False)
     parser.add_argument("--entry", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--path", action="append", default=[])
@@ -418,22 +405,22 @@ def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
             sys.stderr.write(e.traceback)
         sys.stderr.write(f"the model cannot be served: {e.error}\n")
         control.send("failed", error=e.error, traceback=e.traceback)
-        _flush_and_exit(1)
+        flush_and_exit(1)
     except ControlProtocolError as e:
         sys.stderr.write(f"control protocol error: {e}\n")
         control.send("failed", error=f"control protocol error: {e}", traceback="")
-        _flush_and_exit(1)
+        flush_and_exit(1)
     except BaseException as e:
         text = traceback.format_exc()
         sys.stderr.write(text)
         control.send("failed", error=f"the zygote failed: {type(e).__name__}: {' '.join(str(e).split())}", traceback=text)
-        _flush_and_exit(1)
+        flush_and_exit(1)
     try:
         zygote.serve()
     except ControlProtocolError as e:
         sys.stderr.write(f"control protocol error: {e}\n")
         control.send("failed", error=f"control protocol error: {e}", traceback="")
-        _flush_and_exit(1)
+        flush_and_exit(1)
 
 
 if __name__ == "__main__":
