@@ -225,7 +225,7 @@ internal sealed class PythonZygote
 
         // What it wrote before it exited (a `failed` line) says more than its exit status: read it first, briefly.
         await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
-        string exit = Describe(_process);
+        string exit = SpawnedWorker.Describe(_process);
         string? failure = _failure;
         string reason = failure ?? (_loaded.Task.IsCompleted
             ? $"the zygote {exit}"
@@ -332,19 +332,6 @@ internal sealed class PythonZygote
                     Kill(); // its input is gone: it is dying; the reader reports how
                 }
             }
-        }
-    }
-
-    private static string Describe(Process process)
-    {
-        try
-        {
-            int code = process.ExitCode;
-            return code > 128 ? $"was killed by signal {code - 128}" : $"exited with code {code}";
-        }
-        catch (InvalidOperationException)
-        {
-            return "exited";
         }
     }
 

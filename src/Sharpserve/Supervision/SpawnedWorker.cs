@@ -54,7 +54,8 @@ internal sealed class SpawnedWorker : IWorkerHandle
         }
     }
 
-    private static string Describe(Process process)
+    /// <summary>How a child process ended, for logs: "exited with code 3", "was killed by signal 9".</summary>
+    internal static string Describe(Process process)
     {
         try
         {
