@@ -5,10 +5,10 @@ make_report.py calls render(); the section stands alone between <!-- protocols:b
 document and leaves the rest as it was.
 """
 
-import json
-import os
 import statistics
 from collections import defaultdict
+
+import sections
 
 BEGIN = "<!-- protocols:begin -->"
 END = "<!-- protocols:end -->"
@@ -22,26 +22,10 @@ SINGLE = (("grpc-single", "gRPC `ModelInfer` (load client)"),
           ("wrk", "HTTP `POST /labelservice/` (wrk)"))
 
 
-def _jsonl(results, name):
-    path = os.path.join(results, name + ".jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
-def _json(results, name):
-    path = os.path.join(results, name)
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
-def _table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
 
 
 def _span(values, fmt, unit=""):
@@ -66,18 +50,16 @@ def _pct(v):
     return f"{100 * v:.0f}%"
 
 
-def _met(ok):
-    return "–" if ok is None else ("**met**" if ok else "**not met**")
 
 
 class ProtocolsSection:
     def __init__(self, results, mode):
         self.results = results
         self.mode = mode
-        self.records = _jsonl(results, "protocols")
-        self.commands = _jsonl(results, "protocols_commands")
-        self.runs = _jsonl(results, "protocols_run")
-        self.machine = _json(results, "protocols_machine.json") or _json(results, "machine.json") or {}
+        self.records = sections.jsonl(results, "protocols")
+        self.commands = sections.jsonl(results, "protocols_commands")
+        self.runs = sections.jsonl(results, "protocols_run")
+        self.machine = sections.read_json(results, "protocols_machine.json") or sections.read_json(results, "machine.json") or {}
         self.out = []
 
     def w(self, *lines):
@@ -154,7 +136,7 @@ class ProtocolsSection:
                 rows.append([name, c, _span([x["texts"] for x in got.values()], _f0),
                              _span(ratios[(case, c)], _pct), _span([x["p50"] for x in got.values()], _f2),
                              _span([x["p99"] for x in got.values()], _f2), sum(x["errors"] for x in got.values())])
-        self.w(_table(["path", "conns", "texts/s", "÷ in-process (same repeat)", "p50 ms", "p99 ms", "errors"], rows),
+        self.w(sections.table(["path", "conns", "texts/s", "÷ in-process (same repeat)", "p50 ms", "p99 ms", "errors"], rows),
                "")
 
         top = max(big_conns) if big_conns else None
@@ -169,11 +151,11 @@ class ProtocolsSection:
                     target, ok = f"for reference: about {_pct(JSON_BEFORE)} before", None
                 else:
                     target, ok = f"≥ {_pct(TARGET)}", value >= TARGET
-                trows.append([name, c, _span(r, _pct), target, _met(ok) if c == top else "– (one request at a time)"])
+                trows.append([name, c, _span(r, _pct), target, sections.met(ok) if c == top else "– (one request at a time)"])
         self.w("Issue 14's target: binary tensor data or gRPC at 60% or more of the in-process rate (OIP JSON was "
                f"about a third). Judged at {top} connections, where the server can use both executor threads as "
                "the in-process loop uses both cores.", "")
-        self.w(_table(["protocol", "conns", "÷ in-process", "target", "verdict"], trows), "")
+        self.w(sections.table(["protocol", "conns", "÷ in-process", "target", "verdict"], trows), "")
 
         self.w("### One text a request", "")
         rows = []
@@ -185,7 +167,7 @@ class ProtocolsSection:
                 rows.append([name, c, _span([x["rps"] for x in got.values()], _f0),
                              _span([x["p50"] for x in got.values()], _f2), _span([x["p99"] for x in got.values()], _f2),
                              sum(x["errors"] for x in got.values())])
-        self.w(_table(["protocol", "conns", "requests/s", "p50 ms", "p99 ms", "errors"], rows), "")
+        self.w(sections.table(["protocol", "conns", "requests/s", "p50 ms", "p99 ms", "errors"], rows), "")
         self.w("gRPC: one channel (one HTTP/2 connection) per concurrent call. The load client is .NET and costs "
                "more CPU per request than wrk (C), on the same two cores as the server, so compare gRPC with the "
                "OIP JSON row from the same client; the wrk row is the HTTP figure as `steps/throughput.sh` takes "
@@ -210,11 +192,4 @@ def render(results, mode):
 def splice(previous, block):
     """The document with its Protocols section replaced by BLOCK (or inserted before the Python models' section,
     or before the sections measured apart, or at the end); everything else unchanged."""
-    begin, end = previous.find(BEGIN), previous.find(END)
-    if 0 <= begin < end:
-        return previous[:begin] + block + previous[end + len(END):]
-    for marker in ("<!-- python:begin -->", "<!-- onnx:begin -->", "<!-- gc:begin -->"):
-        at = previous.find(marker)
-        if at >= 0:
-            return previous[:at] + block + "\n\n" + previous[at:]
-    return previous.rstrip() + "\n\n" + block + "\n"
+    return sections.splice(previous, block, BEGIN, END, ("<!-- python:begin -->", "<!-- onnx:begin -->", "<!-- gc:begin -->"))

@@ -11,6 +11,8 @@ import re
 import statistics
 from collections import defaultdict
 
+import sections
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -31,30 +33,12 @@ COLORS = {"gunicorn-per-worker": "#d62728", "gunicorn-preload": "#ff7f0e", "guni
 MODELS = {"dict": "Python dict", "sklearn": "scikit-learn TF-IDF + SGD"}
 
 
-def _jsonl(results, name):
-    path = os.path.join(results, name + ".jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
-def _json(results, name):
-    path = os.path.join(results, name)
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
-def _table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
 
 
-def _met(ok):
-    return "–" if ok is None else ("**met**" if ok else "**not met**")
 
 
 def _size_mib(text):
@@ -99,13 +83,13 @@ class PythonSection:
         self.chart_rel = chart_rel + "/python"
         self.mode = mode
         self.generic_command = generic_command
-        self.runs_all = _jsonl(results, "python")
+        self.runs_all = sections.jsonl(results, "python")
         self.runs = [r for r in self.runs_all if not r.get("failed")]
-        self.reference = {r["model"]: r for r in _jsonl(results, "python_reference")}
-        self.commands = _jsonl(results, "python_commands")
-        runs = _jsonl(results, "python_run")
+        self.reference = {r["model"]: r for r in sections.jsonl(results, "python_reference")}
+        self.commands = sections.jsonl(results, "python_commands")
+        runs = sections.jsonl(results, "python_run")
         self.run = runs[-1] if runs else {}
-        self.machine = _json(results, "python_machine.json") or _json(results, "machine.json") or {}
+        self.machine = sections.read_json(results, "python_machine.json") or sections.read_json(results, "machine.json") or {}
         self.out = []
 
     def w(self, *lines):
@@ -220,7 +204,7 @@ class PythonSection:
                 parts.append(f"N={n}: {peak:,.0f} ≤ {bound:,.0f} MiB? {'yes' if peak <= bound else 'no'}")
             if parts:
                 rows.append([f"{MODELS[model]}: total PSS over the run ≤ one copy ({copy:,.0f} MiB) + N × (budget "
-                             f"{budget:,.0f} MiB + 30 MiB)", "; ".join(parts), _met(all(oks))])
+                             f"{budget:,.0f} MiB + 30 MiB)", "; ".join(parts), sections.met(all(oks))])
             # Bounded while preload + freeze grows: Sharpserve's PSS levels off (grows by less than 5% of its
             # peak over the second half of the load), and preload + freeze's growth over the whole load beside it.
             parts, oks = [], []
@@ -238,7 +222,7 @@ class PythonSection:
                              f"preload + freeze {g_fr:+,.0f} MiB, {g_fr2:+,.0f} in its second half")
             if parts:
                 rows.append([f"{MODELS[model]}: Sharpserve's PSS bounded (its growth over the second half of the "
-                             "load < 5% of its peak) while preload + freeze grows", "; ".join(parts), _met(all(oks))])
+                             "load < 5% of its peak) while preload + freeze grows", "; ".join(parts), sections.met(all(oks))])
         parts, oks = [], []
         for n in ns:
             ss, fr = by.get(("dict", "sharpserve-python", n)), by.get(("dict", "gunicorn-freeze", n))
@@ -250,7 +234,7 @@ class PythonSection:
             parts.append(f"N={n}: {a / b:,.2f}× ({a:,.0f} vs {b:,.0f} req/s)")
         if parts:
             rows.append([f"dict model: ≥ 2× the requests/s of preload + freeze at {r0['conns']} connections",
-                         "; ".join(parts), _met(all(oks))])
+                         "; ".join(parts), sections.met(all(oks))])
         for model in models:
             parts, oks = [], []
             for n in ns:
@@ -264,7 +248,7 @@ class PythonSection:
                 parts.append(f"N={n}: {fm / wp:,.2f}× ({fm:,.2f} vs {wp:,.2f} ms)")
             if parts:
                 rows.append([f"{MODELS[model]}: Sharpserve's first request after ready (slowest of the first wave) "
-                             "≤ 2× warm p50", "; ".join(parts), _met(all(oks))])
+                             "≤ 2× warm p50", "; ".join(parts), sections.met(all(oks))])
         ss_runs = [r for r in self.runs if r["config"] == "sharpserve-python"]
         ss_failed_starts = [r for r in self.runs_all if r.get("failed") and r["config"] == "sharpserve-python"]
         if ss_runs:
@@ -273,7 +257,7 @@ class PythonSection:
             rows.append(["Sharpserve: zero failed requests",
                          f"{failed:,} failed of {total:,} (wrk) + the probes' requests, over {len(ss_runs)} runs"
                          + (f"; {len(ss_failed_starts)} start(s) failed" if ss_failed_starts else ""),
-                         _met(failed == 0 and not ss_failed_starts)])
+                         sections.met(failed == 0 and not ss_failed_starts)])
         self.w("### Targets", "")
         fixed = []
         for model in models:
@@ -287,7 +271,7 @@ class PythonSection:
                "them: the .NET front, the zygote's interpreter and the modules the model imports (numpy, scipy and "
                "scikit-learn for the classifier). Sharpserve's total PSS minus one copy, for scale: "
                + "; ".join(fixed) + ".", "")
-        self.w(_table(["target (issue 13)", "measured", ""], rows) if rows else "No results.", "")
+        self.w(sections.table(["target (issue 13)", "measured", ""], rows) if rows else "No results.", "")
         failed_starts = [r for r in self.runs_all if r.get("failed")]
         if failed_starts:
             self.w(f"**{len(failed_starts)} server start(s) failed** and are left out: "
@@ -312,7 +296,7 @@ class PythonSection:
                             f"{x['first_max']:,.2f}", f"{x['warm_p50']:,.2f}",
                             f"{x['first_max'] / x['warm_p50']:,.1f}×", f"{x['failed']:,}",
                             "–" if x["reforks"] is None else x["reforks"]])
-        self.w(_table(["model", "setup", "N", "launch → ready, s", "PSS at ready, MiB", "PSS max, MiB",
+        self.w(sections.table(["model", "setup", "N", "launch → ready, s", "PSS at ready, MiB", "PSS max, MiB",
                        "PSS after, MiB", "growth under load, MiB", "after ÷ one copy", "req/s",
                        "p50, ms", "p99, ms", "first after ready, ms", "warm p50, ms", "first ÷ warm", "failed",
                        "workers reforked"], rows), "")
@@ -434,11 +418,4 @@ class PythonSection:
 def splice(previous, block):
     """The document with its Python section replaced by BLOCK (or inserted before the sections measured apart,
     or at the end); everything else unchanged."""
-    begin, end = previous.find(BEGIN), previous.find(END)
-    if 0 <= begin < end:
-        return previous[:begin] + block + previous[end + len(END):]
-    for marker in ("<!-- onnx:begin -->", "<!-- gc:begin -->"):
-        at = previous.find(marker)
-        if at >= 0:
-            return previous[:at] + block + "\n\n" + previous[at:]
-    return previous.rstrip() + "\n\n" + block + "\n"
+    return sections.splice(previous, block, BEGIN, END, ("<!-- onnx:begin -->", "<!-- gc:begin -->"))
