@@ -44,7 +44,8 @@ internal static class HttpCases
         };
     }
 
-    public static ClosedLoop.Call Binary(HttpClient client, string url, string[] texts)
+    /// <summary>The JSON part and the binary part of a binary tensor data request that asks for binary outputs.</summary>
+    public static (byte[] Header, byte[] Data) BinaryBody(string[] texts)
     {
         byte[] data = Texts.BinaryBytes(texts);
         byte[] header = JsonSerializer.SerializeToUtf8Bytes(new
@@ -59,6 +60,12 @@ internal static class HttpCases
             },
             parameters = new { binary_data_output = true },
         });
+        return (header, data);
+    }
+
+    public static ClosedLoop.Call Binary(HttpClient client, string url, string[] texts)
+    {
+        (byte[] header, byte[] data) = BinaryBody(texts);
         byte[] body = [.. header, .. data];
         string headerLength = header.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return async (_, ct) =>

@@ -7,6 +7,9 @@ using Sharpserve.LoadClient;
 //   CASE: inproc (--image: the fastText backend's session, no server) | http-json | http-binary (--url) |
 //         grpc (--url: the gRPC port)
 // Closed loop, bounded by time, one JSON line per concurrency level on stdout (bench/steps/protocols.sh).
+//        Sharpserve.LoadClient body --case http-binary|grpc --texts N --out FILE [--model langid]
+//   writes the exact request body this client sends, for C load generators (wrk, h2load) to replay; for http-binary
+//   prints the Inference-Header-Content-Length value on stdout.
 if (args.Length == 0)
 {
     Console.Error.WriteLine("usage: Sharpserve.LoadClient inproc|http-json|http-binary|grpc --texts N --conns C[,C...] ...");
@@ -27,6 +30,11 @@ var duration = TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("seco
 string model = options.GetValueOrDefault("model", "langid");
 string label = options.GetValueOrDefault("label", kind);
 string[] texts = Texts.Take(textCount);
+if (kind == "body")
+{
+    return RequestBodies.Write(options.GetValueOrDefault("case", ""), options.GetValueOrDefault("out", ""), model, texts);
+}
+
 var json = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
 foreach (int conns in connsList)

@@ -7,6 +7,7 @@ BENCH_PACKAGES=(
     python3-flask       # the peer's web framework
     gunicorn            # the peer's server (also python3-gunicorn)
     wrk                 # load generator, with Lua scripts
+    nghttp2-client      # h2load: the gRPC (HTTP/2) load generator of steps/protocols.sh
     python3-matplotlib  # charts
     python3-sklearn     # the Python-models step's scikit-learn classifier (steps/python.sh)
     jq                  # JSON records in bash
