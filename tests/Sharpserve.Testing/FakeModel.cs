@@ -61,7 +61,8 @@ public sealed class FakeModel : IModel
                 return InferError.BadInput("input 'text' is missing");
             }
 
-            bool warmup = texts.Length == 1 && texts[0].AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(WarmupText));
+            // The server's warm-up sends the warm-up text alone and repeated over many rows (WarmupWideRequest).
+            bool warmup = texts.Length >= 1 && Array.TrueForAll(texts, t => t.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(WarmupText)));
             if (warmup)
             {
                 model.WarmupGate?.Wait();

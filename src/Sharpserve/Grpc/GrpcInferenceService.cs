@@ -10,12 +10,16 @@ namespace Sharpserve.Grpc;
 /// <summary>
 /// KServe's Open Inference Protocol v2 over gRPC (<c>inference.GRPCInferenceService</c>, docs/grpc.md): the same
 /// registry, validation and scheduler as the HTTP endpoints (<c>Http/OipEndpoints</c>), so a model answers the
-/// same through both. Inference is refused (UNAVAILABLE) before the server is ready and once shutdown has begun.
+/// same through both. Inference is refused (UNAVAILABLE) before the server is ready and once shutdown has begun,
+/// except the server's own warm-up calls (<see cref="WarmupGate"/>'s token in the <c>x-sharpserve-warmup</c> metadata).
 /// </summary>
 internal sealed partial class GrpcInferenceService(ModelRegistry registry, Func<bool> isShuttingDown) : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private static readonly InferError s_shuttingDown =
         new(InferErrorKind.ShuttingDown, "the server is shutting down; send the request to another instance");
+
+    /// <summary>Lets the server's own warm-up calls infer before ready; null lets none through.</summary>
+    public WarmupGate? WarmupGate { get; init; }
 
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
@@ -44,7 +48,8 @@ internal sealed partial class GrpcInferenceService(ModelRegistry registry, Func<
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        (ModelInferResponse? response, InferError? error) = await InferAsync(request, context.CancellationToken);
+        bool warmup = WarmupGate is { } gate && gate.IsToken(context.RequestHeaders.GetValue(GrpcWarmupHeader));
+        (ModelInferResponse? response, InferError? error) = await InferAsync(request, warmup, context.CancellationToken);
         return response ?? throw GrpcErrors.Of(error!);
     }
 
@@ -61,7 +66,7 @@ internal sealed partial class GrpcInferenceService(ModelRegistry registry, Func<
         while (await requestStream.MoveNext(context.CancellationToken))
         {
             ModelInferRequest request = requestStream.Current;
-            (ModelInferResponse? response, InferError? error) = await InferAsync(request, context.CancellationToken);
+            (ModelInferResponse? response, InferError? error) = await InferAsync(request, warmup: false, context.CancellationToken);
             await responseStream.WriteAsync(response is not null
                 ? new ModelStreamInferResponse { InferResponse = response }
                 : new ModelStreamInferResponse
@@ -72,7 +77,10 @@ internal sealed partial class GrpcInferenceService(ModelRegistry registry, Func<
         }
     }
 
-    private async Task<(ModelInferResponse? Response, InferError? Error)> InferAsync(ModelInferRequest request, CancellationToken cancellation)
+    /// <summary>The warm-up token's metadata key: <see cref="Http.WarmupGate.HeaderName"/>, lower case as gRPC sends keys.</summary>
+    public static readonly string GrpcWarmupHeader = Http.WarmupGate.HeaderName.ToLowerInvariant();
+
+    private async Task<(ModelInferResponse? Response, InferError? Error)> InferAsync(ModelInferRequest request, bool warmup, CancellationToken cancellation)
     {
         if (!TryFind(request.ModelName, request.ModelVersion, out ServedModel? model, out InferError? error))
         {
@@ -89,7 +97,9 @@ internal sealed partial class GrpcInferenceService(ModelRegistry registry, Func<
             return (null, InferError.BadInput(message!));
         }
 
-        InferResult result = await model.InferAsync(parsed!.Request, cancellation);
+        InferResult result = warmup
+            ? await model.InferUncheckedAsync(parsed!.Request, cancellation)
+            : await model.InferAsync(parsed!.Request, cancellation);
         return result.IsSuccess
             ? (GrpcResponseWriter.InferResponse(model, parsed, result.Response!), null)
             : (null, result.Error);

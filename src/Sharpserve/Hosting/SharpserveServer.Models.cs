@@ -148,11 +148,12 @@ public sealed partial class SharpserveServer
 
         var refused = new HashSet<ServedModel>();
         using (HttpClient client = SelfClient.Create(ListenAddresses[0], TimeSpan.FromSeconds(60)))
+        using (Grpc.GrpcWarmupClient? grpc = CreateGrpcWarmupClient())
         {
             client.DefaultRequestHeaders.Add(WarmupGate.HeaderName, _warmupGate.Token);
             for (var rounds = new WarmupBudget(_options.HttpWarmupRounds); rounds.Next();)
             {
-                await WarmUpModelsRoundAsync(client, models, refused);
+                await WarmUpModelsRoundAsync(client, grpc, models, refused);
             }
         }
 

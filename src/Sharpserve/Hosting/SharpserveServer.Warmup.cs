@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -6,16 +7,23 @@ using Microsoft.AspNetCore.Http;
 using Sharpserve.Abstractions;
 using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
+using Sharpserve.Grpc;
 using Sharpserve.Http;
 
 namespace Sharpserve.Hosting;
 
 public sealed partial class SharpserveServer
 {
+    /// <summary>gRPC calls of the warm-up so far (the ready line reports them apart from HTTP's).</summary>
+    private int _grpcWarmupCalls;
+
+    /// <summary>Models whose widened warm-up request was refused once: not sent again (<see cref="WarmUpWideAsync"/>).</summary>
+    private readonly HashSet<ServedModel> _wideWarmupOff = [];
+
     /// <summary>
     /// Warm-up in two stages: every executor thread runs the model's warm-up requests, then the server sends
-    /// its own requests through Kestrel to every endpoint so parsing, JSON, scheduling and response writing are
-    /// compiled before the first client arrives. Only then does readiness turn true.
+    /// its own requests through Kestrel to every endpoint, HTTP and gRPC, one-row and many-row, so parsing, JSON,
+    /// scheduling and response writing are compiled before the first client arrives. Only then does readiness turn true.
     /// </summary>
     private async Task WarmUpAsync()
     {
@@ -27,13 +35,16 @@ public sealed partial class SharpserveServer
         int sent = 0;
         var refused = new HashSet<ServedModel>();
         using (HttpClient client = SelfClient.Create(ListenAddresses[0], TimeSpan.FromSeconds(60)))
+        using (GrpcWarmupClient? grpc = CreateGrpcWarmupClient())
         {
             client.DefaultRequestHeaders.Add(WarmupGate.HeaderName, _warmupGate.Token);
             // Up to HttpWarmupRounds rounds, fewer for a slow model (WarmupBudget).
-            for (var rounds = new WarmupBudget(_options.HttpWarmupRounds); rounds.Next();)
+            var rounds = new WarmupBudget(_options.HttpWarmupRounds);
+            while (rounds.Next())
             {
-                sent += await WarmUpRoundAsync(client, refused);
+                sent += await WarmUpRoundAsync(client, grpc, refused);
             }
+
         }
 
         foreach (ServedModel model in _registry.All)
@@ -45,16 +56,19 @@ public sealed partial class SharpserveServer
             }
         }
 
-        Log.Ready(_logger, sent);
+        Log.Ready(_logger, sent - _grpcWarmupCalls, _grpcWarmupCalls);
     }
 
-    private async Task<int> WarmUpRoundAsync(HttpClient client, HashSet<ServedModel> refused)
+    private GrpcWarmupClient? CreateGrpcWarmupClient() =>
+        _grpcListeners is { Bound: [var grpc, ..] } ? new GrpcWarmupClient(grpc, _warmupGate.Token) : null;
+
+    private async Task<int> WarmUpRoundAsync(HttpClient client, GrpcWarmupClient? grpc, HashSet<ServedModel> refused)
     {
         int sent = 0;
         await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/live", UriKind.Relative)), acceptUnavailable: false);
         await ExpectSuccessAsync(client.GetAsync(new Uri("v2/health/ready", UriKind.Relative)), acceptUnavailable: true);
         sent += 2;
-        sent += await WarmUpModelsRoundAsync(client, _registry.All, refused);
+        sent += await WarmUpModelsRoundAsync(client, grpc, _registry.All, refused);
         if (!_registry.TryGetDefault(out ServedModel defaultModel))
         {
             return sent;
@@ -93,7 +107,7 @@ public sealed partial class SharpserveServer
     }
 
     /// <summary>One round over <paramref name="models"/>: metadata and infer with each warm-up request at every versioned URL, and the unversioned metadata.</summary>
-    private async Task<int> WarmUpModelsRoundAsync(HttpClient client, IReadOnlyList<ServedModel> models, HashSet<ServedModel> refused)
+    private async Task<int> WarmUpModelsRoundAsync(HttpClient client, GrpcWarmupClient? grpc, IReadOnlyList<ServedModel> models, HashSet<ServedModel> refused)
     {
         int sent = 0;
         // Every served (name, version) by its versioned URL: each version has its own executors and request path.
@@ -120,14 +134,20 @@ public sealed partial class SharpserveServer
                 sent++;
             }
 
-            // The binary tensor data extension's path too (tritonclient's default), once per model with its first request.
+            // The binary tensor data extension's path too (tritonclient's default) and gRPC, once per model with its first
+            // request, and with that request widened to many rows (OIP JSON too), as clients send batches.
             if (model.Description.WarmupRequests is [var first, ..])
             {
-                (byte[] body, int headerLength) = WarmupBinaryRequest.Create(first);
-                using var content = new ByteArrayContent(body);
-                content.Headers.Add("Inference-Header-Content-Length", headerLength.ToString(CultureInfo.InvariantCulture));
-                await ExpectModelAnswerAsync(client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content), model, refused);
-                sent++;
+                long started = Stopwatch.GetTimestamp();
+                sent += await WarmUpBinaryAndGrpcAsync(client, grpc, model, path, first, refused);
+                TimeSpan took = Stopwatch.GetElapsedTime(started);
+                // Many rows only for a model fast at one (a slow one would spend the warm-up, or the request timeout,
+                // on them), sized to the body limit.
+                if (took < WarmupBudget.SlowRound && !_wideWarmupOff.Contains(model) &&
+                    WarmupWideRequest.Create(first, model.Description.Metadata, _options.MaxRequestBodyBytes / 4) is { } wide)
+                {
+                    sent += await WarmUpWideAsync(client, grpc, model, path, wide);
+                }
             }
         }
 
@@ -202,6 +222,97 @@ public sealed partial class SharpserveServer
         if (refused.Add(model))
         {
             Log.WarmupRequestRefused(_logger, model.Name, model.Version, status, body);
+        }
+    }
+
+    /// <summary>
+    /// The widened request over OIP JSON, binary and gRPC. It is an extra: the paths it walks were all walked by the
+    /// request it widens, so a refusal (a limit, the request timeout, the model) only stops wide requests for this
+    /// model, logged once, and warm-up goes on.
+    /// </summary>
+    private async Task<int> WarmUpWideAsync(HttpClient client, GrpcWarmupClient? grpc, ServedModel model, string path, InferenceRequest wide)
+    {
+        var uri = new Uri(path + "/infer", UriKind.Relative);
+        using var json = new ByteArrayContent(OipRequestJson(wide));
+        json.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        (byte[] body, int headerLength) = WarmupBinaryRequest.Create(wide);
+        using var binary = new ByteArrayContent(body);
+        binary.Headers.Add("Inference-Header-Content-Length", headerLength.ToString(CultureInfo.InvariantCulture));
+        int sent = 0;
+        foreach (ByteArrayContent content in new[] { json, binary })
+        {
+            using HttpResponseMessage response = await client.PostAsync(uri, content);
+            sent++;
+            if (!response.IsSuccessStatusCode)
+            {
+                StopWide(model, $"HTTP {(int)response.StatusCode}: {Answer(response, await response.Content.ReadAsStringAsync())}");
+                return sent;
+            }
+        }
+
+        if (grpc is not null)
+        {
+            (int status, string message) = await grpc.InferAsync(GrpcWarmupClient.Message(model.Name, model.Version, wide));
+            sent++;
+            _grpcWarmupCalls++;
+            if (status != 0)
+            {
+                StopWide(model, $"gRPC status {status}: {message}");
+            }
+        }
+
+        return sent;
+    }
+
+    private void StopWide(ServedModel model, string answer)
+    {
+        if (_wideWarmupOff.Add(model))
+        {
+            Log.WideWarmupRefused(_logger, model.Name, model.Version, answer);
+        }
+    }
+
+    /// <summary><paramref name="request"/> in the binary tensor data extension's form, then over gRPC when it is on.</summary>
+    private async Task<int> WarmUpBinaryAndGrpcAsync(HttpClient client, GrpcWarmupClient? grpc, ServedModel model, string path, InferenceRequest request, HashSet<ServedModel> refused)
+    {
+        (byte[] body, int headerLength) = WarmupBinaryRequest.Create(request);
+        using (var content = new ByteArrayContent(body))
+        {
+            content.Headers.Add("Inference-Header-Content-Length", headerLength.ToString(CultureInfo.InvariantCulture));
+            await ExpectModelAnswerAsync(client.PostAsync(new Uri(path + "/infer", UriKind.Relative), content), model, refused);
+        }
+
+        if (grpc is null)
+        {
+            return 1;
+        }
+
+        (int status, string message) = await grpc.InferAsync(GrpcWarmupClient.Message(model.Name, model.Version, request));
+        _grpcWarmupCalls++;
+        ExpectGrpcAnswer(status, message, model, refused);
+        return 2;
+    }
+
+    /// <summary>
+    /// A gRPC warm-up call's status: OK, or in process mode the model's refusal of the front's synthesised input
+    /// (INVALID_ARGUMENT or INTERNAL, as <see cref="ExpectModelAnswerAsync"/> takes 400 and 500), logged once.
+    /// </summary>
+    private void ExpectGrpcAnswer(int status, string message, ServedModel model, HashSet<ServedModel> refused)
+    {
+        const int Ok = 0, InvalidArgument = 3, Internal = 13;
+        if (status == Ok)
+        {
+            return;
+        }
+
+        if (model.Executor.Mode != "process" || status is not (InvalidArgument or Internal))
+        {
+            throw new InvalidOperationException($"warm-up gRPC ModelInfer of model '{model.Name}' answered status {status}: {message}");
+        }
+
+        if (refused.Add(model))
+        {
+            Log.WarmupRequestRefused(_logger, model.Name, model.Version, status, message);
         }
     }
 

@@ -138,18 +138,18 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         }
 
         var registry = new ModelRegistry(served);
+        var warmupGate = new WarmupGate();
         GrpcInferenceService? grpcService = null;
         if (grpcListeners is not null)
         {
             GrpcHosting.AddServices(builder.Services, options.MaxRequestBodyBytes);
-            grpcService = new GrpcInferenceService(registry, () => drain.IsShuttingDown) { ModelControl = options.ModelControl };
+            grpcService = new GrpcInferenceService(registry, () => drain.IsShuttingDown) { ModelControl = options.ModelControl, WarmupGate = warmupGate };
             builder.Services.AddSingleton(grpcService);
         }
 
         // Executors first: in process mode a worker's model load is the longest step before ready, so it starts
         // before the web host is built.
         registry.Start();
-        var warmupGate = new WarmupGate();
         WebApplication app = builder.Build();
         var server = new SharpserveServer(app, registry, options, warmupGate, drain)
         {
@@ -364,8 +364,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3001, LogLevel.Information, "Listening on {Addresses}, model '{Model}', {Threads} executor threads; warming up")]
         public static partial void Listening(ILogger logger, string addresses, string model, int threads);
 
-        [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP)")]
-        public static partial void Ready(ILogger logger, int requests);
+        [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP, {GrpcCalls} through gRPC)")]
+        public static partial void Ready(ILogger logger, int requests, int grpcCalls);
 
         [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops: {Reason}")]
         public static partial void WarmupFailed(ILogger logger, string reason);
@@ -399,6 +399,9 @@ public sealed partial class SharpserveServer : IAsyncDisposable
 
         [LoggerMessage(3012, LogLevel.Warning, "Warm-up request to model '{Model}' version {Version} answered {Status} {Error}: the model refuses the front's synthesised input (its workers warmed up with one they checked); serving it")]
         public static partial void WarmupRequestRefused(ILogger logger, string model, string version, int status, string error);
+
+        [LoggerMessage(3015, LogLevel.Debug, "Warm-up of model '{Model}' version {Version} sends no more many-row requests: one answered {Answer}")]
+        public static partial void WideWarmupRefused(ILogger logger, string model, string version, string answer);
 
     }
 }

@@ -65,7 +65,7 @@ internal static class WarmupBinaryRequest
     }
 
     /// <summary>Numeric data as it is (little-endian); BYTES as 4-byte little-endian length-prefixed elements.</summary>
-    private static byte[] Blob(Tensor input)
+    public static byte[] Blob(Tensor input)
     {
         if (input.BytesData is not { } elements)
         {

@@ -15,8 +15,10 @@ internal sealed class WarmupGate
     public string Token { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
     public bool IsWarmupRequest(HttpContext context) =>
-        context.Request.Headers.TryGetValue(HeaderName, out var value) &&
-        value.Count == 1 &&
-        CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.ASCII.GetBytes(value[0] ?? ""), System.Text.Encoding.ASCII.GetBytes(Token));
+        context.Request.Headers.TryGetValue(HeaderName, out var value) && value.Count == 1 && IsToken(value[0]);
+
+    /// <summary>True when <paramref name="value"/> (a header's or gRPC metadata's) is this process's token.</summary>
+    public bool IsToken(string? value) =>
+        value is not null &&
+        CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(value), System.Text.Encoding.ASCII.GetBytes(Token));
 }
