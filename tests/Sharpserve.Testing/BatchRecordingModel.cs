@@ -33,6 +33,12 @@ public sealed class BatchRecordingModel : IModel
     /// <summary>Every call's input shapes (the second dimension of each request's x), in the order of <see cref="Calls"/>.</summary>
     public ConcurrentQueue<long[]> CallWidths { get; } = new();
 
+    /// <summary>When set, every call waits for it after being recorded, so requests pile up in the queue meanwhile.</summary>
+    public ManualResetEventSlim? CallGate { get; set; }
+
+    /// <summary>Released once each time a call starts (is recorded).</summary>
+    public SemaphoreSlim CallStarted { get; } = new(0);
+
     /// <summary>A request of one row holding <paramref name="values"/> (default: one value).</summary>
     public static InferenceRequest Request(params float[] values) =>
         new([Tensor.FromFp32("x", [1, values.Length], values)], InferenceParameters.Default);
@@ -81,6 +87,8 @@ public sealed class BatchRecordingModel : IModel
 
             model.Calls.Enqueue(firsts);
             model.CallWidths.Enqueue(widths);
+            model.CallStarted.Release();
+            model.CallGate?.Wait();
         }
 
         private static InferResult Answer(InferenceRequest request)
