@@ -154,6 +154,40 @@ public sealed class BatchingTests
         }
     }
 
+    [Fact]
+    public async Task FastText_ConcurrentClientsWithTheirOwnK_EachGetTheFastTextCliAnswer()
+    {
+        // Requests of k=3 and k=1 share batches: the session answers each with its own parameters.
+        ServerOptions options = Batching(16, TimeSpan.FromMilliseconds(5), threads: 1);
+        await using TestServer server = await TestServer.StartAsync(Sharpserve.Backends.FastText.FastTextModel.Open(TestServer.DemoModelPath, "langid"), options);
+        string[] sentences = FastTextGolden.Sentences();
+        string[] top3 = FastTextGolden.Lines("langid", "k3");
+        string[] top1 = FastTextGolden.Lines("langid", "k1");
+        int[] lines = [.. Enumerable.Range(0, sentences.Length).Where(i => sentences[i].Length > 0)];
+
+        string[] answers = await Task.WhenAll(lines.Select(async i =>
+        {
+            bool three = i % 2 == 0;
+            using HttpResponseMessage response = await server.Client.PostAsync(
+                new Uri(three ? "/labelservice/?k=3" : "/labelservice/", UriKind.Relative), new StringContent(sentences[i]));
+            if (!three)
+            {
+                return await response.Content.ReadAsStringAsync();
+            }
+
+            using JsonDocument json = await HttpAssert.JsonAsync(response);
+            return FastTextGolden.AsCliLine(json.RootElement);
+        }));
+
+        for (int n = 0; n < lines.Length; n++)
+        {
+            int i = lines[n];
+            Assert.Equal(i % 2 == 0 ? top3[i] : top1[i].Split(' ')[0], answers[n]);
+        }
+
+        Assert.True(lines.Length > 10);
+    }
+
     private static float[] RandomRow(Random random) => [.. Enumerable.Range(0, 8).Select(_ => (float)((random.NextDouble() * 4) - 2))];
 
     private static string Json(float[] row) =>
