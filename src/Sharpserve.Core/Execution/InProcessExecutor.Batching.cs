@@ -204,6 +204,21 @@ public sealed partial class InProcessExecutor
         }
     }
 
+    /// <summary>Runs the backend's batch path once (a batch of the first warm-up request twice), so no client meets it cold.</summary>
+    private void WarmUpBatch(IModelSession session, InferenceRequest request)
+    {
+        var results = new InferResult[2];
+        session.InferBatch([request, request], results);
+        foreach (InferResult result in results)
+        {
+            if (!result.IsSuccess || result.Response is null)
+            {
+                throw new InvalidOperationException(
+                    $"the warm-up batch of model '{_model.Metadata.Name}' failed: {result.Error?.Message ?? "no answer"}");
+            }
+        }
+    }
+
     private static partial class Log
     {
         [LoggerMessage(1004, LogLevel.Warning, "Model {Model} threw on a batch of {Count} requests; running them one by one")]

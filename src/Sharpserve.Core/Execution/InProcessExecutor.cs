@@ -212,6 +212,11 @@ public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor, IB
             }
         }
 
+        if (Batching.IsEnabled && requests.Count > 0)
+        {
+            WarmUpBatch(session, requests[0]);
+        }
+
         Log.ExecutorWarm(_logger, index, requests.Count);
     }
 

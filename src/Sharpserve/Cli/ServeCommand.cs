@@ -284,7 +284,7 @@ internal sealed partial class ServeCommand
     /// <summary>Batching runs in thread mode (workers do not batch yet); the delay needs something to batch.</summary>
     private void ValidateBatching(System.CommandLine.Parsing.CommandResult parsed, System.CommandLine.Parsing.CommandResult result, bool python)
     {
-        if (Setting.SourceOf(parsed, _maxBatchSize) is { } batch)
+        if (Setting.SourceOf(parsed, _maxBatchSize) is { } batch && Setting.TextOf(parsed, _maxBatchSize) != "1")
         {
             if ((python ? Setting.SourceOf(parsed, _python) : Setting.SourceOf(parsed, _workers)) is { } processMode)
             {
