@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using Sharpserve.Hosting;
 
@@ -131,5 +133,40 @@ public sealed class BatchingSettingsTests : IDisposable
         Assert.Equal([2, 8], mlp.GetProperty("preferred_batch_sizes").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal(4, plain.GetProperty("max_batch_size").GetInt32());
         Assert.Equal(0, plain.GetProperty("preferred_batch_sizes").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task RepositoryLoad_GivesTheModelItsBatching_AndRefusesOneThatCannotBatch()
+    {
+        const string Token = "0123456789abcdef0123456789abcdef";
+        string tokenFile = Path.Combine(_root, "token");
+        File.WriteAllText(tokenFile, Token + "\n");
+        string repository = AddModel("first", OnnxModel("matmul"));
+
+        await using ServedProcess served = await ServedProcess.StartAsync(
+            $"--model-repository \"{repository}\" --port 0 --threads 1 --model-control explicit --admin-token-file \"{tokenFile}\"", _root);
+        AddModel("mlp", OnnxModel("mlp_classifier"), """{"max_batch_size": 4}""");
+        AddModel("multi", OnnxModel("multi_io"), """{"max_batch_size": 4}""");
+
+        using (HttpResponseMessage loaded = await LoadAsync(served.Client, "mlp", Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, loaded.StatusCode);
+        }
+
+        await HttpAssert.ErrorAsync(await LoadAsync(served.Client, "multi", Token), HttpStatusCode.BadRequest, "model 'multi' cannot be batched: its input 'a' has shape [2,3]");
+        using JsonDocument status = JsonDocument.Parse(await served.Client.GetStringAsync(new Uri("/status", UriKind.Relative)));
+        JsonElement mlp = status.RootElement.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "mlp");
+        Assert.Equal(4, mlp.GetProperty("batching").GetProperty("max_batch_size").GetInt32());
+        Assert.DoesNotContain(status.RootElement.GetProperty("models").EnumerateArray(), m => m.GetProperty("name").GetString() == "multi");
+    }
+
+    private static Task<HttpResponseMessage> LoadAsync(HttpClient client, string model, string token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/v2/repository/models/{model}/load", UriKind.Relative))
+        {
+            Content = new StringContent(""),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client.SendAsync(request);
     }
 }
