@@ -160,6 +160,20 @@ public sealed class BatchingSettingsTests : IDisposable
         Assert.DoesNotContain(status.RootElement.GetProperty("models").EnumerateArray(), m => m.GetProperty("name").GetString() == "multi");
     }
 
+    [Fact]
+    public async Task StatusCommand_PrintsTheBatchingOfABatchingModel()
+    {
+        await using ServedProcess served = await ServedProcess.StartAsync(
+            $"\"{OnnxModel("mlp_classifier")}\" --port 0 --threads 1 --max-batch-size 8 --batch-delay 2ms", _root);
+
+        (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync($"status --url {served.Client.BaseAddress}");
+
+        Assert.True(exitCode == 0, stderr);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("model mlp_classifier version 1: thread mode", lines[1], StringComparison.Ordinal);
+        Assert.Matches(@"^  batching: at most 8 requests per call, delay 2 ms; \d+ calls, mean batch size [\d.]+$", lines[2]);
+    }
+
     private static Task<HttpResponseMessage> LoadAsync(HttpClient client, string model, string token)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/v2/repository/models/{model}/load", UriKind.Relative))
