@@ -10,8 +10,11 @@ public interface IModelSession : IDisposable
     /// Runs several requests and writes one result per request, in order: <c>results[i]</c> answers
     /// <c>requests[i]</c>, and an error (bad input, say) is that request's alone. The entry point for batching
     /// executors; this default runs the requests one by one through <see cref="Infer"/>, and a backend that can
-    /// run them as one batch overrides it. As with <see cref="Infer"/>, an exception is a bug, not an outcome: it
-    /// leaves the results from the failing request on unset.
+    /// run them as one batch overrides it. A batching executor passes requests whose inputs have the same names, in the
+    /// same order, the same datatypes and the same dimensions except the first; their requested outputs and parameters
+    /// may differ, and each result must honour its own request's. As with <see cref="Infer"/>, an exception is a bug,
+    /// not an outcome: it leaves the results from the failing request on unset, and a batching executor then runs
+    /// every request of the batch alone through <see cref="Infer"/> (as it does for any result left unset).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="results"/> is not as long as <paramref name="requests"/>.</exception>
     void InferBatch(ReadOnlySpan<InferenceRequest> requests, Span<InferResult> results)

@@ -236,7 +236,7 @@ public sealed class ModelRepositoryServeTests : IDisposable
     {
         Write("licenses/config.json", """{"version_policy": {"specific": {"versions": [1, 5]}}}""");
         Directory.CreateDirectory(Path.Combine(_repository, "mlp", "2"));
-        Write("mlp/config.json", """{"name": "mlp", "max_batch_size": 8}""");
+        Write("mlp/config.json", """{"name": "mlp", "instance_group": []}""");
 
         (int exitCode, string stdout, string stderr) = await SharpserveProcess.RunAsync(
             $"serve --model-repository \"{_repository}\" --port 0", cacheDir: _cache);
@@ -246,7 +246,7 @@ public sealed class ModelRepositoryServeTests : IDisposable
         string[] lines = stderr.Trim().Split('\n');
         Assert.Equal(2, lines.Length);
         Assert.Contains(lines, l => l.Contains(Path.Combine(_repository, "licenses", "config.json") + ": version_policy.specific lists version 5", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains(Path.Combine(_repository, "mlp", "config.json") + ": unknown field 'max_batch_size'", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(Path.Combine(_repository, "mlp", "config.json") + ": unknown field 'instance_group'", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -318,7 +318,7 @@ public sealed class ModelRepositoryTests : IDisposable
     [InlineData("{", "malformed JSON")]
     [InlineData("""{"name": "text",}""", "malformed JSON")]
     [InlineData("[]", "must be a JSON object, got an array")]
-    [InlineData("""{"max_batch_size": 8}""", "unknown field 'max_batch_size' (known: name, backend, default_model_filename, version_policy, entry)")]
+    [InlineData("""{"instance_group": []}""", "unknown field 'instance_group' (known: name, backend, default_model_filename, version_policy, entry, max_batch_size, dynamic_batching)")]
     [InlineData("""{"version_policy": {"latest": {"num_versions": 1, "n": 2}}}""", "unknown field 'version_policy.latest.n' (known: num_versions)")]
     [InlineData("""{"version_policy": {"all": {"x": 1}}}""", "unknown field 'version_policy.all.x' (it takes no fields)")]
     [InlineData("""{"version_policy": {"newest": {}}}""", "unknown field 'version_policy.newest'")]

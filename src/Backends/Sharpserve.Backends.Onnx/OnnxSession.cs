@@ -10,9 +10,9 @@ namespace Sharpserve.Backends.Onnx;
 /// One executor's use of the shared <see cref="OnnxModel"/>: validates a request against the model's metadata
 /// (every input present and known, datatype, rank and fixed dimensions, element count and byte size within the
 /// limits, data matching the shape exactly) and returns <see cref="InferErrorKind.BadInput"/> naming the tensor,
-/// before anything reaches ONNX Runtime; then runs it on the shared session.
+/// before anything reaches ONNX Runtime; then runs it on the shared session. Batches: OnnxSession.Batch.cs.
 /// </summary>
-internal sealed class OnnxSession(OnnxModel model) : IModelSession
+internal sealed partial class OnnxSession(OnnxModel model) : IModelSession
 {
     private readonly OnnxModel _model = model;
     private readonly RunOptions _runOptions = new();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Batching;
 using Sharpserve.Core.Scheduling;
 
 namespace Sharpserve.Core.Execution;
@@ -11,9 +12,10 @@ namespace Sharpserve.Core.Execution;
 /// work; the executor is warm when all have. Dedicated threads keep model CPU work off the thread pool that Kestrel's
 /// I/O runs on. With <c>runOnCaller</c> (a worker's single executor) there is no thread: one session predicts on the
 /// submitting thread (<see cref="TryAccept"/>), which for a model of microseconds saves two thread hand-offs a request
-/// (measured: worth more than the predict itself; docs/architecture.md).
+/// (measured: worth more than the predict itself; docs/architecture.md). With batching on, the threads form batches
+/// (InProcessExecutor.Batching.cs).
 /// </summary>
-public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor
+public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor, IBatchingExecutor
 {
     private readonly IModel _model;
     private readonly InferenceScheduler _scheduler;
@@ -28,7 +30,8 @@ public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor
     private readonly Lock _callerLock = new();
     private IModelSession? _callerSession;
 
-    public InProcessExecutor(IModel model, InferenceScheduler scheduler, int threadCount, ILogger? logger = null, bool runOnCaller = false)
+    public InProcessExecutor(
+        IModel model, InferenceScheduler scheduler, int threadCount, ILogger? logger = null, bool runOnCaller = false, BatchingOptions? batching = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(scheduler);
@@ -36,6 +39,12 @@ public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor
         if (runOnCaller && threadCount != 1)
         {
             throw new ArgumentException("running on the submitting thread takes exactly one session", nameof(threadCount));
+        }
+
+        Batching = batching ?? BatchingOptions.Off;
+        if (runOnCaller && Batching.IsEnabled)
+        {
+            throw new ArgumentException("a batch is formed by an executor thread waiting for requests, not on the submitting thread", nameof(batching));
         }
 
         _model = model;
@@ -57,6 +66,12 @@ public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor
     public string Mode => "thread";
 
     public int ThreadCount { get; }
+
+    /// <summary>How the threads group requests into model calls; <see cref="BatchingOptions.Off"/> by default.</summary>
+    public BatchingOptions Batching { get; }
+
+    /// <summary>Batch sizes and queue times, recorded only while batching is on.</summary>
+    public BatchStatistics BatchStatistics { get; } = new();
 
     /// <summary>One session predicting on the submitting thread instead of dedicated threads.</summary>
     public bool RunsOnCaller { get; }
@@ -159,7 +174,14 @@ public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor
                 _allWarm.TrySetResult();
             }
 
-            ServeQueue(session);
+            if (Batching.IsEnabled)
+            {
+                ServeBatches(session);
+            }
+            else
+            {
+                ServeQueue(session);
+            }
         }
         catch (Exception ex)
         {
@@ -188,6 +210,11 @@ public sealed partial class InProcessExecutor : IExecutor, IThreadedExecutor
                 throw new InvalidOperationException(
                     $"warm-up request {i} of model '{_model.Metadata.Name}' failed: {result.Error!.Message}");
             }
+        }
+
+        if (Batching.IsEnabled && requests.Count > 0)
+        {
+            WarmUpBatch(session, requests[0]);
         }
 
         Log.ExecutorWarm(_logger, index, requests.Count);

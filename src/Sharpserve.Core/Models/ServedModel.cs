@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Batching;
 using Sharpserve.Core.Execution;
 using Sharpserve.Core.Scheduling;
 
@@ -16,9 +17,12 @@ public sealed class ServedModel : IAsyncDisposable
     private volatile bool _acceptingTraffic;
     private volatile bool _stopping;
 
-    /// <summary>Thread mode: <paramref name="threads"/> executor threads in this process run the opened <paramref name="model"/>, which this owns.</summary>
-    public ServedModel(IModel model, SchedulerOptions schedulerOptions, int threads, ILogger? logger = null, TimeProvider? time = null)
-        : this(DescriptionOf(model), schedulerOptions, scheduler => new InProcessExecutor(model, scheduler, threads, logger), time)
+    /// <summary>
+    /// Thread mode: <paramref name="threads"/> executor threads in this process run the opened <paramref name="model"/>,
+    /// which this owns, forming batches as <paramref name="batching"/> says (off when null).
+    /// </summary>
+    public ServedModel(IModel model, SchedulerOptions schedulerOptions, int threads, ILogger? logger = null, TimeProvider? time = null, BatchingOptions? batching = null)
+        : this(DescriptionOf(model), schedulerOptions, scheduler => new InProcessExecutor(model, scheduler, threads, logger, batching: batching), time)
     {
         _model = model;
     }

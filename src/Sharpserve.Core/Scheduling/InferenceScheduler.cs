@@ -50,6 +50,9 @@ public sealed class InferenceScheduler : IAsyncDisposable
 
     public SchedulerOptions Options { get; }
 
+    /// <summary>The clock of deadlines, and of a batching executor's delay (fake time in tests).</summary>
+    public TimeProvider Time => _time;
+
     /// <summary>Requests admitted and not yet answered (queued or running).</summary>
     public int PendingCount => _pending.Count;
 
@@ -118,6 +121,13 @@ public sealed class InferenceScheduler : IAsyncDisposable
         {
             Complete(item, InferResult.Failure(_closed ? s_shuttingDown : s_queueFull));
         }
+    }
+
+    /// <summary>When <paramref name="item"/> was admitted, on <see cref="Time"/>: its deadline less the request timeout.</summary>
+    public long AdmittedTimestamp(InferenceWorkItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return item.DeadlineTimestamp - _timeoutTicks;
     }
 
     /// <summary>Stops admitting requests. Queued requests are still run by the executors.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Batching;
 using Sharpserve.Hosting;
 using Sharpserve.Python;
 
@@ -26,11 +27,26 @@ internal sealed class RepositoryModels(string directory, BackendCatalog catalog,
             : throw new ModelLoadException($"{Path.Combine(Directory, name)}: its version policy selects no version");
     }
 
+    /// <summary>The server's batching (--max-batch-size, --batch-delay), which a model's config.json may override.</summary>
+    public BatchingOptions Batching { get; init; } = BatchingOptions.Off;
+
+    /// <summary>How <see cref="Batching"/> was set, for messages.</summary>
+    public string BatchingSetting { get; init; } = "--max-batch-size";
+
     public ModelSource Open(ModelRepository.Entry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return entry.PythonEntry is { } pythonEntry
+        ModelSource source = entry.PythonEntry is { } pythonEntry
             ? python.Open(entry, pythonEntry)
             : ServeCommand.OpenSource(entry.ModelPath, entry.Name, catalog, inWorkers, log) with { Version = entry.Version };
+        (source, string? problem) = ServeCommand.WithBatching(entry, source, Batching, BatchingSetting, inWorkers);
+        if (problem is not null)
+        {
+            source.Model?.Dispose();
+            source.Resources?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw new ModelLoadException(problem);
+        }
+
+        return source;
     }
 }

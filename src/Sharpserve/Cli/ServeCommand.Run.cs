@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Batching;
 using Sharpserve.Core.Scheduling;
 using Sharpserve.Demo;
 using Sharpserve.Hosting;
@@ -82,6 +83,11 @@ internal sealed partial class ServeCommand
                 return failed;
             }
 
+            if (ApplyBatching(repository.Entries, sources, options.Batching, BatchingSetting(parsed), inWorkers) is { } refused)
+            {
+                return refused;
+            }
+
             options = options with
             {
                 ModelControl = new ModelControlOptions
@@ -89,7 +95,11 @@ internal sealed partial class ServeCommand
                     Mode = parsed.GetValue(_modelControl),
                     AdminToken = parsed.GetValue(_adminTokenFile) ?? parsed.GetValue(_adminToken),
                     MaxModelMemoryBytes = maxModelMemory,
-                    Repository = new RepositoryModels(repositoryPath, catalog, inWorkers, pythonModels, pythonLog),
+                    Repository = new RepositoryModels(repositoryPath, catalog, inWorkers, pythonModels, pythonLog)
+                    {
+                        Batching = options.Batching,
+                        BatchingSetting = BatchingSetting(parsed),
+                    },
                     InitialEntries = repository.Entries,
                 },
             };
@@ -133,7 +143,77 @@ internal sealed partial class ServeCommand
             return CommandLine.Fail($"cannot prepare the model image in the cache directory: {ex.Message}", CommandLine.RuntimeFailure);
         }
 
+        if (BatchingCheck.Problem(model.Description, options.Batching, BatchingSetting(parsed)) is { } batchingProblem)
+        {
+            model.Model?.Dispose();
+            return CommandLine.Fail(batchingProblem, CommandLine.UsageError);
+        }
+
         return await SharpserveServer.RunAsync(options, [model], logLevel);
+    }
+
+    /// <summary>How the server's batching was set, for messages: "--max-batch-size 8" (or its variable).</summary>
+    private string BatchingSetting(ParseResult parsed) =>
+        $"{Setting.SourceOf(parsed, _maxBatchSize) ?? "--max-batch-size"} {parsed.GetValue(_maxBatchSize)}";
+
+    /// <summary>
+    /// Gives each repository model its own batching (its config.json's, the server's delay filling in) and checks every
+    /// batched model can be; all problems are reported at once and nothing is served.
+    /// </summary>
+    /// <returns>null when every model can batch as set; otherwise the exit code, 2, with the problems printed.</returns>
+    private static int? ApplyBatching(
+        IReadOnlyList<ModelRepository.Entry> entries, List<ModelSource> sources, BatchingOptions server, string serverSetting, bool inWorkers)
+    {
+        var problems = new List<string>();
+        for (int i = 0; i < sources.Count; i++)
+        {
+            (sources[i], string? problem) = WithBatching(entries[i], sources[i], server, serverSetting, inWorkers);
+            if (problem is not null)
+            {
+                problems.Add(problem);
+            }
+        }
+
+        if (problems.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (ModelSource source in sources)
+        {
+            source.Model?.Dispose();
+            source.Resources?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        foreach (string problem in problems)
+        {
+            Console.Error.WriteLine($"sharpserve: error: {problem}");
+        }
+
+        return CommandLine.UsageError;
+    }
+
+    /// <summary>
+    /// <paramref name="source"/> with the batching its repository entry sets (over the server's), and what stops the
+    /// model from batching so, or null. Python models and process mode take no server batching (the flags refuse
+    /// process mode; a repository's Python models do not batch yet).
+    /// </summary>
+    internal static (ModelSource Source, string? Problem) WithBatching(
+        ModelRepository.Entry entry, ModelSource source, BatchingOptions server, string serverSetting, bool inWorkers)
+    {
+        if (entry.Batching is { } own)
+        {
+            BatchingOptions batching = own.Resolve(server.MaxQueueDelay);
+            string setting = $"{Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(entry.ModelPath))!, ModelRepository.ConfigFileName)}: max_batch_size {own.MaxBatchSize}";
+            string? problem = inWorkers && batching.IsEnabled
+                ? $"{setting}: model '{entry.Name}' runs in worker processes (--workers), which do not batch yet"
+                : BatchingCheck.Problem(source.Description, batching, setting);
+            return (source with { Batching = batching }, problem);
+        }
+
+        return source.Launcher is not null || inWorkers
+            ? (source, null)
+            : (source, BatchingCheck.Problem(source.Description, server, serverSetting));
     }
 
     /// <summary>
@@ -167,6 +247,7 @@ internal sealed partial class ServeCommand
             MaxRequestBodyBytes = parsed.GetValue(_maxBodySize),
             GracefulTimeout = graceful,
             Scheduler = scheduler,
+            Batching = new BatchingOptions { MaxBatchSize = parsed.GetValue(_maxBatchSize), MaxQueueDelay = parsed.GetValue(_batchDelay) },
             AccessLog = accessLog is null ? null : new AccessLogOptions(accessLog, parsed.GetValue(_accessLogFormat)),
             ForwardedAllowIps = parsed.GetValue(_forwardedAllowIps)!,
             ProcessMode = Setting.IsGiven(parsed, _workers) || Setting.IsGiven(parsed, _python) ? BuildProcessMode(parsed, graceful) : null,

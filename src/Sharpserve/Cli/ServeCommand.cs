@@ -35,7 +35,8 @@ internal sealed partial class ServeCommand
           DIR/<model>/config.json           optional: {"name", "backend": "onnxruntime"|"fasttext"|"python",
                                             "default_model_filename", "version_policy": {"latest": {"num_versions": N}}
                                             (default N = 1) | {"all": {}} | {"specific": {"versions": [1, 3]}},
-                                            "entry": "model:Model" (Python models)}
+                                            "entry": "model:Model" (Python models), "max_batch_size": N,
+                                            "dynamic_batching": {"max_queue_delay": "2ms", "preferred_batch_size": [4, 8]}}
           DIR/<model>/<version>/model.onnx  or model.bin (fastText), or model.py (Python); <version> is a positive integer
         Every selected (model, version) is served at /v2/models/<model>/versions/<version> with its own executors
         (--threads or --workers each); /v2/models/<model> is its highest version; /labelservice/ uses the first
@@ -43,6 +44,12 @@ internal sealed partial class ServeCommand
         POST /v2/repository/index lists the repository's models and their state. With --model-control explicit,
         POST /v2/repository/models/<model>/load and .../unload (Authorization: Bearer <token of --admin-token-file>,
         from a loopback address or a Unix socket only) load a model folder, even one added after start, and unload one.
+
+        Dynamic batching (thread mode): with --max-batch-size N an executor thread joins up to N queued requests whose
+        inputs have the same names, datatypes and dimensions but the first into one model call (ONNX: one run over the
+        rows of all of them); the first request waits at most --batch-delay for company. A model's config.json
+        max_batch_size and dynamic_batching win over the flags. Batching a model whose inputs or outputs have a fixed
+        first dimension is an error at start.
 
         Every option can also come from the environment as SHARPSERVE_<NAME> (SHARPSERVE_PORT=9000,
         SHARPSERVE_BIND=0.0.0.0:80,unix:/run/s.sock); a flag wins over the environment. Exit codes: 2 for a
@@ -163,6 +170,14 @@ internal sealed partial class ServeCommand
         "--max-model-memory", "with --model-repository: refuse a load (and a start) whose models' files would total more than SIZE, e.g. 4g", "SIZE", 0L,
         Size(1, "4g or 512m"));
 
+    private readonly Option<int> _maxBatchSize = Setting.Create(
+        "--max-batch-size", "thread mode: dynamic batching, at most N requests per model call (default 1: off)", "N", 1,
+        Integer(1, ModelRepository.MaxBatchSizeLimit));
+
+    private readonly Option<TimeSpan> _batchDelay = Setting.Create(
+        "--batch-delay", "with batching: how long a request may wait for others to join its batch, e.g. 1ms, 0.5ms, 0 (default 1ms)", "TIME",
+        TimeSpan.FromMilliseconds(1), Duration("1ms", allowZero: true));
+
     private readonly BackendSettings _backends = new();
 
     private ServeCommand()
@@ -172,7 +187,7 @@ internal sealed partial class ServeCommand
             _model, _repository, _bind, _host, _port, _grpcPort, _threads, _workers, _workerThreads, _timeout, _maxRequests,
             _maxRequestsJitter, _maxWorkerMemory, _cacheDirectory, _name, _maxBodySize, _queueCapacity, _requestTimeout,
             _gracefulTimeout, _logLevel, _accessLog, _accessLogFormat, _forwardedAllowIps, _python, _pythonPath, _pythonExe,
-            _modelControl, _adminToken, _adminTokenFile, _maxModelMemory,
+            _modelControl, _adminToken, _adminTokenFile, _maxModelMemory, _maxBatchSize, _batchDelay,
         };
         foreach (Option option in _backends.Options)
         {
@@ -258,10 +273,27 @@ internal sealed partial class ServeCommand
             }
         }
 
+        ValidateBatching(parsed, result, python);
         ValidateModelControl(parsed, result);
         if (Setting.SourceOf(parsed, _accessLogFormat) is { } format && !Setting.IsGiven(parsed, _accessLog))
         {
             result.AddError($"{format} needs --access-log FILE or '-'");
+        }
+    }
+
+    /// <summary>Batching runs in thread mode (workers do not batch yet); the delay needs something to batch.</summary>
+    private void ValidateBatching(System.CommandLine.Parsing.CommandResult parsed, System.CommandLine.Parsing.CommandResult result, bool python)
+    {
+        if (Setting.SourceOf(parsed, _maxBatchSize) is { } batch && Setting.TextOf(parsed, _maxBatchSize) != "1")
+        {
+            if ((python ? Setting.SourceOf(parsed, _python) : Setting.SourceOf(parsed, _workers)) is { } processMode)
+            {
+                result.AddError($"{batch} applies to thread mode only: worker processes ({processMode}) do not batch yet");
+            }
+        }
+        else if (Setting.SourceOf(parsed, _batchDelay) is { } delay && !Setting.IsGiven(parsed, _repository))
+        {
+            result.AddError($"{delay} needs --max-batch-size N (2 or more), or a model repository whose config.json sets max_batch_size");
         }
     }
 

@@ -100,6 +100,12 @@ internal static class StatusCommand
         foreach (ModelStatus model in status.Models)
         {
             Console.Out.WriteLine($"model {model.Name} version {model.Version}: {model.Mode} mode, ready {model.Ready}, queued {model.Queued}, completed {model.Completed}");
+            if (model.Batching is { } batching)
+            {
+                Console.Out.WriteLine(FormattableString.Invariant(
+                    $"  batching: at most {batching.MaxBatchSize} requests per call, delay {batching.MaxQueueDelaySeconds * 1000:0.###} ms; {batching.Batches} calls, mean batch size {batching.MeanBatchSize:0.##}"));
+            }
+
             foreach (ZygoteProcessStatus z in model.Zygotes ?? [])
             {
                 Console.Out.WriteLine(

@@ -8,7 +8,7 @@ internal sealed partial class ModelRepository
     /// <summary>A config file larger than this is not a config file.</summary>
     private const long MaxConfigBytes = 1 << 20;
 
-    private static readonly string[] s_configFields = ["name", "backend", "default_model_filename", "version_policy", "entry"];
+    private static readonly string[] s_configFields = ["name", "backend", "default_model_filename", "version_policy", "entry", "max_batch_size", "dynamic_batching"];
 
     private enum VersionPolicyKind
     {
@@ -24,7 +24,8 @@ internal sealed partial class ModelRepository
     }
 
     /// <param name="Entry">A Python model's MODULE:ATTR (backend "python"; default model:Model), imported from the version folder.</param>
-    private sealed record ModelConfig(string? Backend, string? DefaultModelFilename, VersionPolicy Policy, string? Entry = null)
+    /// <param name="Batching">The model's own batching settings (max_batch_size, dynamic_batching), or null: the server's.</param>
+    private sealed record ModelConfig(string? Backend, string? DefaultModelFilename, VersionPolicy Policy, string? Entry = null, BatchingConfig? Batching = null)
     {
         public static readonly ModelConfig Default = new(null, null, VersionPolicy.LatestOne);
     }
@@ -76,6 +77,8 @@ internal sealed partial class ModelRepository
             string? fileName = null;
             string? entry = null;
             VersionPolicy policy = VersionPolicy.LatestOne;
+            int? maxBatchSize = null;
+            JsonElement? dynamicBatching = null;
             foreach (JsonProperty field in Fields(root, path, "", s_configFields))
             {
                 switch (field.Name)
@@ -115,7 +118,19 @@ internal sealed partial class ModelRepository
                     case "version_policy":
                         policy = ReadVersionPolicy(field.Value, path) ?? policy;
                         break;
+                    case "max_batch_size":
+                        maxBatchSize = ReadMaxBatchSize(field.Value, path);
+                        break;
+                    case "dynamic_batching":
+                        dynamicBatching = field.Value;
+                        break;
                 }
+            }
+
+            BatchingConfig? batching = ReadBatching(maxBatchSize, dynamicBatching, path);
+            if (backend == PythonBackend && batching is { MaxBatchSize: > 1 })
+            {
+                _problems.Add($"{path}: max_batch_size {batching.MaxBatchSize}: Python models do not batch yet (they run in worker processes, which do not batch yet); remove it or set 1");
             }
 
             if (entry is not null && backend != PythonBackend)
@@ -129,7 +144,7 @@ internal sealed partial class ModelRepository
             }
 
             return _problems.Count == problemsBefore
-                ? new ModelConfig(backend, fileName, policy, backend == PythonBackend ? entry ?? DefaultPythonEntry : null)
+                ? new ModelConfig(backend, fileName, policy, backend == PythonBackend ? entry ?? DefaultPythonEntry : null, batching)
                 : null;
         }
     }

@@ -32,7 +32,8 @@ internal sealed partial class ModelRepository
     /// null when neither tells, and opening it says why.
     /// </param>
     /// <param name="PythonEntry">A Python model's MODULE:ATTR; its <paramref name="ModelPath"/> is then the version folder.</param>
-    public sealed record Entry(string Name, string Version, string ModelPath, string? Backend, string? PythonEntry = null);
+    /// <param name="Batching">The model's own batching from its config.json; null: the server's.</param>
+    public sealed record Entry(string Name, string Version, string ModelPath, string? Backend, string? PythonEntry = null, BatchingConfig? Batching = null);
 
     /// <summary>What to serve, by model name (ordinal) then version (ascending); the first name is the default model.</summary>
     public IReadOnlyList<Entry> Entries => _entries;
@@ -160,7 +161,7 @@ internal sealed partial class ModelRepository
             }
             else if (FindModelFile(versionDirectory, config, configPath) is { } entry)
             {
-                _entries.Add(new Entry(name, versions[version], entry.Path, entry.Backend));
+                _entries.Add(new Entry(name, versions[version], entry.Path, entry.Backend, Batching: config.Batching));
             }
         }
     }

@@ -1,4 +1,5 @@
 using Sharpserve.Abstractions;
+using Sharpserve.Core.Batching;
 
 namespace Sharpserve.Hosting;
 
@@ -42,6 +43,9 @@ public sealed record ModelSource
     public string? PreparedPath { get; }
 
     public Func<string>? PrepareAgain { get; }
+
+    /// <summary>This model's own batching (a repository's config.json), over the server's; null: the server's.</summary>
+    public BatchingOptions? Batching { get; init; }
 
     /// <summary>The version it is served as: a model repository's version folder; "1" otherwise.</summary>
     public string Version { get; init; } = "1";

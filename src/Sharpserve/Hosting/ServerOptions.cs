@@ -1,3 +1,4 @@
+using Sharpserve.Core.Batching;
 using Sharpserve.Core.Scheduling;
 using Sharpserve.Http;
 using Sharpserve.Supervision;
@@ -41,6 +42,12 @@ public sealed record ServerOptions
     public ListenAddress? GrpcListen { get; init; }
 
     public SchedulerOptions Scheduler { get; init; } = new();
+
+    /// <summary>
+    /// Dynamic batching of thread-mode models (<c>--max-batch-size</c>, <c>--batch-delay</c>); a model's own
+    /// (<see cref="ModelSource.Batching"/>, from a repository's config.json) wins. Off by default.
+    /// </summary>
+    public BatchingOptions Batching { get; init; } = BatchingOptions.Off;
 
     /// <summary>Process mode's settings; null runs thread mode (executor threads in this process).</summary>
     public WorkerPoolOptions? ProcessMode { get; init; }

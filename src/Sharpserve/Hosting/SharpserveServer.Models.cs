@@ -25,6 +25,11 @@ public sealed partial class SharpserveServer
 
             string prepared = source.PreparedPath
                 ?? throw new ArgumentException($"process mode needs the prepared path of model '{source.Description.Name}'", nameof(source));
+            if (source.Batching is { IsEnabled: true })
+            {
+                throw new ModelLoadException($"model '{source.Description.Name}': dynamic batching runs in thread mode only; workers do not batch yet");
+            }
+
             if (source.Model is not null)
             {
                 throw new ArgumentException($"process mode only describes model '{source.Description.Name}'; its workers open it (give its description)", nameof(source));
@@ -39,7 +44,11 @@ public sealed partial class SharpserveServer
 
         IModel model = source.Model
             ?? throw new ArgumentException($"thread mode runs model '{source.Description.Name}' in this process, so it must be opened, not only described", nameof(source));
-        return new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time) { Version = source.Version, PreparedPath = source.PreparedPath };
+        return new ServedModel(model, options.Scheduler, options.Threads, executorLogger, time, source.Batching ?? options.Batching)
+        {
+            Version = source.Version,
+            PreparedPath = source.PreparedPath,
+        };
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Sharpserve.Core.Batching;
 using Sharpserve.Core.Execution;
 using Sharpserve.Core.Models;
 using Sharpserve.Http.Status;
@@ -122,6 +123,21 @@ internal sealed class StatusEndpoint(ModelRegistry registry)
             }
 
             return status with { TargetWorkers = pool.TargetWorkers, Restarts = pool.Restarts, Image = (model.Executor as IReloadable)?.ModelPath, Workers = workers, Zygotes = zygotes };
+        }
+
+        if (model.Executor is IBatchingExecutor { Batching.IsEnabled: true } batching)
+        {
+            status = status with
+            {
+                Batching = new BatchingStatus
+                {
+                    MaxBatchSize = batching.Batching.MaxBatchSize,
+                    MaxQueueDelaySeconds = batching.Batching.MaxQueueDelay.TotalSeconds,
+                    PreferredBatchSizes = batching.Batching.PreferredBatchSizes,
+                    Batches = batching.BatchStatistics.BatchSizes.Count,
+                    MeanBatchSize = batching.BatchStatistics.MeanBatchSize,
+                },
+            };
         }
 
         return model.Executor is IThreadedExecutor threads ? status with { Threads = threads.ThreadCount } : status;

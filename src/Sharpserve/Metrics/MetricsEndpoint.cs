@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Sharpserve.Core.Batching;
 using Sharpserve.Core.Models;
 using Sharpserve.Hosting;
 using Sharpserve.Supervision;
@@ -77,6 +78,7 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
             text.Sample("sharpserve_inferences_total", model.Executor.CompletedCount, ModelLabels(model));
         }
 
+        WriteBatching(text);
         text.Family("sharpserve_model_file_bytes", "gauge", "Size of the mapped model file.");
         foreach (ServedModel model in registry.All)
         {
@@ -103,6 +105,50 @@ internal sealed class MetricsEndpoint(ModelRegistry registry, RequestMetrics req
         WorkerSeries(text, workers, "sharpserve_worker_mapped_model_bytes", "gauge", "Worker resident file-backed pages (the shared model image).", static w => w.MappedModelBytes);
         WorkerSeries(text, workers, "sharpserve_worker_pss_bytes", "gauge", "Worker proportional set size.", static w => w.PssBytes);
         WorkerSeries(text, workers, "sharpserve_worker_requests_total", "counter", "Requests answered by the worker.", static w => w.RequestsServed);
+    }
+
+    /// <summary>The histograms of the models that batch (max batch size above 1); none when no model does.</summary>
+    private void WriteBatching(PrometheusTextWriter text)
+    {
+        var batching = new List<((string, string)[] Labels, BatchStatistics Statistics)>();
+        foreach (ServedModel model in registry.All)
+        {
+            if (model.Executor is IBatchingExecutor { Batching.IsEnabled: true } executor)
+            {
+                batching.Add((ModelLabels(model), executor.BatchStatistics));
+            }
+        }
+
+        if (batching.Count == 0)
+        {
+            return;
+        }
+
+        text.Family("sharpserve_batch_size", "histogram", "Requests per model call of a batching model.");
+        foreach (((string, string)[] labels, BatchStatistics statistics) in batching)
+        {
+            Histogram(text, "sharpserve_batch_size", statistics.BatchSizes, labels);
+        }
+
+        text.Family("sharpserve_queue_time_seconds", "histogram", "Time from a request's admission to its model call, for a batching model.");
+        foreach (((string, string)[] labels, BatchStatistics statistics) in batching)
+        {
+            Histogram(text, "sharpserve_queue_time_seconds", statistics.QueueSeconds, labels);
+        }
+    }
+
+    private static void Histogram(PrometheusTextWriter text, string name, FixedHistogram histogram, (string, string)[] labels)
+    {
+        Span<long> buckets = stackalloc long[histogram.Bounds.Count];
+        long count = histogram.Snapshot(buckets);
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            text.Sample(name + "_bucket", buckets[i], [.. labels, ("le", PrometheusTextWriter.FormatValue(histogram.Bounds[i]))]);
+        }
+
+        text.Sample(name + "_bucket", count, [.. labels, ("le", "+Inf")]);
+        text.Sample(name + "_sum", histogram.Sum, labels);
+        text.Sample(name + "_count", count, labels);
     }
 
     private static (string, string)[] RequestLabels((string Route, int Status) key) =>

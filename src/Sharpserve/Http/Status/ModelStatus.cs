@@ -42,4 +42,7 @@ internal sealed record ModelStatus
 
     /// <summary>Executor threads, in thread mode.</summary>
     public int? Threads { get; init; }
+
+    /// <summary>Dynamic batching, when the model batches (max batch size above 1); absent otherwise.</summary>
+    public BatchingStatus? Batching { get; init; }
 }
