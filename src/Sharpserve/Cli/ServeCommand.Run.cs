@@ -56,7 +56,10 @@ internal sealed partial class ServeCommand
 
         if (parsed.GetValue(_repository) is { } repositoryPath)
         {
-            ModelRepository repository = ModelRepository.Scan(repositoryPath, Setting.SourceOf(parsed, _repository)!);
+            string? singleModel = parsed.GetValue(_name);
+            ModelRepository repository = singleModel is null
+                ? ModelRepository.Scan(repositoryPath, Setting.SourceOf(parsed, _repository)!)
+                : ModelRepository.ScanSingleModel(repositoryPath, singleModel, Setting.SourceOf(parsed, _repository)!);
             if (repository.Problems.Count > 0)
             {
                 // Configuration errors are all reported at once, each naming the setting.
@@ -80,6 +83,12 @@ internal sealed partial class ServeCommand
             if (OpenRepository(repository, catalog, inWorkers, logLevel, pythonModels, out List<ModelSource> sources) is { } failed)
             {
                 return failed;
+            }
+
+            if (singleModel is not null)
+            {
+                // One model, as one model file is served: the repository API has no folders of DIR to list or load.
+                return await SharpserveServer.RunAsync(options, sources, logLevel);
             }
 
             options = options with
