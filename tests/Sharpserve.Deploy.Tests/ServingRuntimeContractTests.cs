@@ -49,14 +49,17 @@ public sealed class ServingRuntimeContractTests : IDisposable
         Directory.Delete(_temp, recursive: true);
     }
 
-    /// <summary>The runtime's arguments with KServe's values replaced by the test's; each must appear exactly once.</summary>
-    private async Task<string> ArgumentsAsync()
+    /// <summary>
+    /// The runtime's arguments with KServe's values replaced by the test's; each must appear exactly once. Ports 0
+    /// let the server pick free ones, which it logs.
+    /// </summary>
+    private async Task<string> ArgumentsAsync(string name = ModelName, int httpPort = 0, int grpcPort = 0)
     {
         List<string> arguments = [.. (await RuntimeArguments.OfRuntimeAsync()).All];
         Replace(arguments, "--model-repository", "/mnt/models", _models);
-        Replace(arguments, "--name", "{{.Name}}", ModelName);
-        Replace(arguments, "--port", "8080", "0");
-        Replace(arguments, "--grpc-port", "9000", "0");
+        Replace(arguments, "--name", "{{.Name}}", name);
+        Replace(arguments, "--port", "8080", httpPort.ToString(CultureInfo.InvariantCulture));
+        Replace(arguments, "--grpc-port", "9000", grpcPort.ToString(CultureInfo.InvariantCulture));
         Replace(arguments, "--cache-dir", "/tmp/sharpserve", _cache);
         Assert.Equal("serve", arguments[0]);
         return string.Join(' ', arguments.Select(a => $"\"{a}\""));
@@ -116,16 +119,112 @@ public sealed class ServingRuntimeContractTests : IDisposable
         Assert.NotEmpty(Directory.EnumerateFiles(_cache, "*", SearchOption.AllDirectories)); // the model image it prepared
     }
 
+    [Fact]
+    public async Task TheRuntimesArguments_AnswerLiveness_WhileAModelIsStillLoading()
+    {
+        // A Python model whose load() lasts until the test opens its gate: the server is loading it for as long as
+        // the test needs. Liveness is only answered during the load at a port known in advance, as KServe's is.
+        foreach (string file in Directory.EnumerateFiles(RepositoryFiles.DataPath("python", "gated_model")))
+        {
+            File.Copy(file, Path.Combine(_models, Path.GetFileName(file)));
+        }
+
+        MakeModelsReadOnly();
+        string gate = Path.Combine(_temp, "gate");
+        var environment = new Dictionary<string, string>
+        {
+            ["HOME"] = _home, ["TMPDIR"] = _tmp, ["SHARPSERVE_TEST_GATE"] = gate, ["PYTHONDONTWRITEBYTECODE"] = "1",
+            ["SHARPSERVE_PYTHON_EXE"] = ToolRun.Python, // Debian's, as in the other Python tests; the image has only one
+        };
+        (int httpPort, int grpcPort) = FreePorts();
+        using SharpserveProcess server = SharpserveProcess.Start(
+            await ArgumentsAsync("gated", httpPort, grpcPort), environment: environment, workingDirectory: _work);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+
+        // Loading (the gate is shut): alive, not ready.
+        HttpStatusCode live = await FirstAnswerAsync(client, "/v2/health/live", server);
+        Assert.Equal(HttpStatusCode.OK, live);
+        using (HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+
+        Assert.False(File.Exists(gate));
+        await File.WriteAllTextAsync(gate, "");
+        await AssertLiveUntilReadyAsync(client, toleratingHandOver: true);
+
+        string body = JsonSerializer.Serialize(new { inputs = new[] { new { name = "text", datatype = "BYTES", shape = new[] { 1 }, data = new[] { "loaded" } } } });
+        using HttpResponseMessage response = await client.PostAsync(
+            new Uri("/v2/models/gated/infer", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+        string answer = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{answer}. stdout: {server.StandardOutput} stderr: {server.StandardError}");
+        Assert.Contains("\"LOADED\"", answer, StringComparison.Ordinal);
+
+        server.SendSignal(SigTerm);
+        int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exitCode == 0, $"exit code {exitCode}. stdout: {server.StandardOutput} stderr: {server.StandardError}");
+    }
+
+    /// <summary>Two different free ports (both held while the second is chosen).</summary>
+    private static (int Http, int Grpc) FreePorts()
+    {
+        using var http = new System.Net.Sockets.TcpListener(IPAddress.Any, 0);
+        using var grpc = new System.Net.Sockets.TcpListener(IPAddress.Any, 0);
+        http.Start();
+        grpc.Start();
+        return (((IPEndPoint)http.LocalEndpoint).Port, ((IPEndPoint)grpc.LocalEndpoint).Port);
+    }
+
+    /// <summary>The status of the first answer from <paramref name="path"/>: retries while nothing listens yet (at most 30 s).</summary>
+    private static async Task<HttpStatusCode> FirstAnswerAsync(HttpClient client, string path, SharpserveProcess server)
+    {
+        for (int i = 0; i < 600; i++)
+        {
+            Assert.False(server.HasExited, $"the server exited. stdout: {server.StandardOutput} stderr: {server.StandardError}");
+            try
+            {
+                using HttpResponseMessage response = await client.GetAsync(new Uri(path, UriKind.Relative));
+                return response.StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(50); // nothing listens yet: the process is starting
+            }
+        }
+
+        Assert.Fail($"nothing answered {path} within 30 s");
+        return 0;
+    }
+
     /// <summary>
     /// Polls liveness and readiness as the kubelet does, until ready (at most 30 s): liveness answers 200 every
     /// time, while readiness may still answer 503.
     /// </summary>
-    private static async Task AssertLiveUntilReadyAsync(HttpClient client)
+    /// <param name="client">A client of the server's HTTP address.</param>
+    /// <param name="toleratingHandOver">
+    /// Whether a refused connection counts as "not yet": between the loading answers and the server's own listener
+    /// the address is closed for a moment, which one failed probe of a failure threshold above 1 absorbs.
+    /// </param>
+    private static async Task AssertLiveUntilReadyAsync(HttpClient client, bool toleratingHandOver = false)
     {
         for (int i = 0; i < 600; i++)
         {
-            using HttpResponseMessage live = await client.GetAsync(new Uri("/v2/health/live", UriKind.Relative));
-            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            HttpResponseMessage live;
+            try
+            {
+                live = await client.GetAsync(new Uri("/v2/health/live", UriKind.Relative));
+            }
+            catch (HttpRequestException) when (toleratingHandOver)
+            {
+                await Task.Delay(50);
+                continue;
+            }
+
+            using (live)
+            {
+                Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            }
+
             using HttpResponseMessage ready = await client.GetAsync(new Uri("/v2/health/ready", UriKind.Relative));
             if (ready.StatusCode == HttpStatusCode.OK)
             {

@@ -34,6 +34,10 @@ internal sealed partial class ServeCommand
             options = options with { ProcessMode = processMode with { WorkerSettings = catalog.WorkerSettings } };
         }
 
+        // Until the server listens, liveness is answered on its addresses while the models are prepared and loaded;
+        // each path below releases them (DisposeAsync) just before the server binds them.
+        await using StartupResponder probes = StartupResponder.Start(options.Listen);
+
         // Python zygotes log for as long as they run, past the preparation log (disposed before the server starts).
         using ILoggerFactory pythonLogging = CreatePreparationLogging(logLevel);
         ILogger pythonLog = pythonLogging.CreateLogger("Sharpserve.Python");
@@ -51,6 +55,7 @@ internal sealed partial class ServeCommand
                 return CommandLine.Fail($"{Setting.SourceOf(parsed, _python)} {python}: {ex.Message}", CommandLine.RuntimeFailure);
             }
 
+            await probes.DisposeAsync();
             return await SharpserveServer.RunAsync(options, [pythonModel], logLevel);
         }
 
@@ -88,6 +93,7 @@ internal sealed partial class ServeCommand
             if (singleModel is not null)
             {
                 // One model, as one model file is served: the repository API has no folders of DIR to list or load.
+                await probes.DisposeAsync();
                 return await SharpserveServer.RunAsync(options, sources, logLevel);
             }
 
@@ -102,6 +108,7 @@ internal sealed partial class ServeCommand
                     InitialEntries = repository.Entries,
                 },
             };
+            await probes.DisposeAsync();
             return await SharpserveServer.RunAsync(options, sources, logLevel);
         }
 
@@ -142,6 +149,7 @@ internal sealed partial class ServeCommand
             return CommandLine.Fail($"cannot prepare the model image in the cache directory: {ex.Message}", CommandLine.RuntimeFailure);
         }
 
+        await probes.DisposeAsync();
         return await SharpserveServer.RunAsync(options, [model], logLevel);
     }
 
