@@ -175,6 +175,41 @@ public sealed class ModelRepositoryServeTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_RepositoryWithName_ServesTheFolderItself_AsKServeLaysOutOneModel()
+    {
+        // KServe puts a storage URI's content at /mnt/models: for one fastText model, the file itself.
+        string single = Directory.CreateDirectory(Path.Combine(_temp, "mnt-models")).FullName;
+        File.Copy(TestServer.DataPath("fasttext", "models", Version1Model + ".bin"), Path.Combine(single, "model.bin"));
+        using SharpserveProcess process = SharpserveProcess.Start(
+            $"serve --model-repository \"{single}\" --name licenses --cache-dir \"{_cache}\" --port 0", _cache);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await SharpserveProcess.WaitForReadyAsync(client);
+
+        await AssertFastTextAnswerAsync(client, "/v2/models/licenses/infer", "1", Version1Model);
+
+        process.SendSignal(SigTerm);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Serve_RepositoryWithName_ServesThatModelOnly()
+    {
+        using SharpserveProcess process = SharpserveProcess.Start(
+            $"serve --model-repository \"{_repository}\" --name mlp --cache-dir \"{_cache}\" --port 0", _cache);
+        Uri address = await process.WaitForAddressAsync();
+        using var client = new HttpClient { BaseAddress = address };
+        await SharpserveProcess.WaitForReadyAsync(client);
+
+        await AssertOnnxAnswerAsync(client, "/v2/models/mlp/infer");
+        using HttpResponseMessage other = await client.GetAsync(new Uri("/v2/models/licenses", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+
+        process.SendSignal(SigTerm);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Serve_RepositoryFromTheEnvironment_InProcessMode_ServesEveryVersionFromWorkers()
     {
         var environment = new Dictionary<string, string> { ["SHARPSERVE_MODEL_REPOSITORY"] = _repository };
@@ -204,7 +239,8 @@ public sealed class ModelRepositoryServeTests : IDisposable
 
     [Theory]
     [InlineData("serve model.bin --model-repository {repo}", "give either MODEL ('model.bin') or --model-repository ('{repo}'), not both")]
-    [InlineData("serve --model-repository {repo} --name x", "--name does not apply with --model-repository")]
+    [InlineData("serve --model-repository {repo} --name x --model-control explicit --admin-token t", "--name serves one model of --model-repository; the repository API")]
+    [InlineData("serve --model-repository {repo} --name x", "{repo}: no model file; expected model.onnx (ONNX) or model.bin (fastText)")]
     [InlineData("serve --model-repository {repo}/missing", "--model-repository '{repo}/missing' does not exist")]
     [InlineData("serve --model-repository https://example.com/models", "not from URLs")]
     [InlineData("serve --model-repository {repo}/licenses/1", "{repo}/licenses/1: the model repository has no models")]

@@ -188,6 +188,84 @@ public sealed class ModelRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void ScanSingleModel_AFolderHoldingTheModelFile_IsVersionOne()
+    {
+        string model = Add("model.bin");
+        Add("README.md");
+
+        ModelRepository repository = ModelRepository.ScanSingleModel(_root, "langid");
+
+        Assert.Empty(repository.Problems);
+        Assert.Equal(new ModelRepository.Entry("langid", "1", model, "fasttext"), Assert.Single(repository.Entries));
+    }
+
+    [Fact]
+    public void ScanSingleModel_AFolderWithVersionFolders_IsTheModelFolder_WithItsConfig()
+    {
+        Add("1/model.onnx");
+        string latest = Add("2/model.onnx");
+        Add("config.json", """{"name": "mlp", "backend": "onnxruntime"}""");
+
+        ModelRepository repository = ModelRepository.ScanSingleModel(_root, "mlp");
+
+        Assert.Empty(repository.Problems);
+        Assert.Equal(new ModelRepository.Entry("mlp", "2", latest, "onnxruntime"), Assert.Single(repository.Entries));
+    }
+
+    [Fact]
+    public void ScanSingleModel_ARepositoryHoldingTheNamedFolder_ServesThatFolderOnly()
+    {
+        string model = Add("text/3/model.bin");
+        Add("other/1/model.onnx");
+
+        ModelRepository repository = ModelRepository.ScanSingleModel(_root, "text");
+
+        Assert.Empty(repository.Problems);
+        Assert.Equal(new ModelRepository.Entry("text", "3", model, "fasttext"), Assert.Single(repository.Entries));
+    }
+
+    [Fact]
+    public void ScanSingleModel_APythonModelFolder_IsItsEntryAsVersionOne()
+    {
+        Add("config.json", """{"backend": "python"}""");
+        Add("model.py", "class Model: pass\n");
+
+        ModelRepository repository = ModelRepository.ScanSingleModel(_root, "py");
+
+        Assert.Empty(repository.Problems);
+        Assert.Equal(new ModelRepository.Entry("py", "1", _root, "python", "model:Model"), Assert.Single(repository.Entries));
+    }
+
+    [Fact]
+    public void ScanSingleModel_AFolderWithoutAModel_IsAProblemNamingTheFolder()
+    {
+        Add("notes.txt");
+
+        string problem = Assert.Single(ModelRepository.ScanSingleModel(_root, "langid").Problems);
+
+        Assert.Equal(_root + ": no model file; expected model.onnx (ONNX) or model.bin (fastText)", problem);
+    }
+
+    [Fact]
+    public void ScanSingleModel_AConfigNamingAnotherModel_IsAProblem()
+    {
+        Add("model.bin");
+        Add("config.json", """{"name": "other"}""");
+
+        string problem = Assert.Single(ModelRepository.ScanSingleModel(_root, "langid").Problems);
+
+        Assert.StartsWith(Path.Combine(_root, "config.json") + ":", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ScanSingleModel_MissingDirectory_IsAProblemNamingTheSetting()
+    {
+        string missing = Path.Combine(_root, "nope");
+
+        Assert.Equal($"--model-repository '{missing}' does not exist", Assert.Single(ModelRepository.ScanSingleModel(missing, "m").Problems));
+    }
+
+    [Fact]
     public void Scan_MissingDirectory_IsAProblemNamingIt()
     {
         string missing = Path.Combine(_root, "nope");

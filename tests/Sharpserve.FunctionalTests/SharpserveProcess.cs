@@ -63,7 +63,8 @@ internal sealed partial class SharpserveProcess : IDisposable
     }
 
     public static SharpserveProcess Start(
-        string arguments, string? cacheDir = null, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null)
+        string arguments, string? cacheDir = null, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
         // A test that asks for injected faults (SHARPSERVE_TEST_FAULTS=1) runs the fault host, sharpserve with a
         // fault-injecting worker (tests/Sharpserve.FaultHost); sharpserve itself has none.
@@ -74,6 +75,7 @@ internal sealed partial class SharpserveProcess : IDisposable
             RedirectStandardError = true,
             RedirectStandardInput = redirectInput,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         if (cacheDir is not null)
         {

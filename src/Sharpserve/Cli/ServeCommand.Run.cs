@@ -35,6 +35,10 @@ internal sealed partial class ServeCommand
             options = options with { ProcessMode = processMode with { WorkerSettings = catalog.WorkerSettings } };
         }
 
+        // Until the server listens, liveness is answered on its addresses while the models are prepared and loaded;
+        // each path below releases them (DisposeAsync) just before the server binds them.
+        await using StartupResponder probes = StartupResponder.Start(options.Listen);
+
         // Python zygotes log for as long as they run, past the preparation log (disposed before the server starts).
         using ILoggerFactory pythonLogging = CreatePreparationLogging(logLevel);
         ILogger pythonLog = pythonLogging.CreateLogger("Sharpserve.Python");
@@ -52,12 +56,16 @@ internal sealed partial class ServeCommand
                 return CommandLine.Fail($"{Setting.SourceOf(parsed, _python)} {python}: {ex.Message}", CommandLine.RuntimeFailure);
             }
 
+            await probes.DisposeAsync();
             return await SharpserveServer.RunAsync(options, [pythonModel], logLevel);
         }
 
         if (parsed.GetValue(_repository) is { } repositoryPath)
         {
-            ModelRepository repository = ModelRepository.Scan(repositoryPath, Setting.SourceOf(parsed, _repository)!);
+            string? singleModel = parsed.GetValue(_name);
+            ModelRepository repository = singleModel is null
+                ? ModelRepository.Scan(repositoryPath, Setting.SourceOf(parsed, _repository)!)
+                : ModelRepository.ScanSingleModel(repositoryPath, singleModel, Setting.SourceOf(parsed, _repository)!);
             if (repository.Problems.Count > 0)
             {
                 // Configuration errors are all reported at once, each naming the setting.
@@ -88,6 +96,13 @@ internal sealed partial class ServeCommand
                 return refused;
             }
 
+            if (singleModel is not null)
+            {
+                // One model, as one model file is served: the repository API has no folders of DIR to list or load.
+                await probes.DisposeAsync();
+                return await SharpserveServer.RunAsync(options, sources, logLevel);
+            }
+
             options = options with
             {
                 ModelControl = new ModelControlOptions
@@ -103,6 +118,7 @@ internal sealed partial class ServeCommand
                     InitialEntries = repository.Entries,
                 },
             };
+            await probes.DisposeAsync();
             return await SharpserveServer.RunAsync(options, sources, logLevel);
         }
 
@@ -149,6 +165,7 @@ internal sealed partial class ServeCommand
             return CommandLine.Fail(batchingProblem, CommandLine.UsageError);
         }
 
+        await probes.DisposeAsync();
         return await SharpserveServer.RunAsync(options, [model], logLevel);
     }
 

@@ -38,6 +38,9 @@ internal sealed partial class ServeCommand
                                             "entry": "model:Model" (Python models), "max_batch_size": N,
                                             "dynamic_batching": {"max_queue_delay": "2ms", "preferred_batch_size": [4, 8]}}
           DIR/<model>/<version>/model.onnx  or model.bin (fastText), or model.py (Python); <version> is a positive integer
+        With --name NAME, one model only, as KServe lays out a storage URI at /mnt/models: DIR/NAME/ if that folder
+        exists; else DIR is the model folder (DIR/[config.json], DIR/<version>/model.*); else, with no version folders,
+        DIR holds the model itself as version 1 (DIR/[config.json], DIR/model.onnx, model.bin or a Python module).
         Every selected (model, version) is served at /v2/models/<model>/versions/<version> with its own executors
         (--threads or --workers each); /v2/models/<model> is its highest version; /labelservice/ uses the first
         model in name order. Names are letters, digits, '_', '-', '.'; entries starting with '.' are skipped.
@@ -127,7 +130,7 @@ internal sealed partial class ServeCommand
         "--cache-dir", "where model images are kept (default $SHARPSERVE_CACHE_DIR or ~/.cache/sharpserve)", "DIR", null, NullableText);
 
     private readonly Option<string?> _name = Setting.Create<string?>(
-        "--name", "model name in /v2/models/NAME (default: the file name without extension)", "NAME", null, NullableModelName);
+        "--name", "model name in /v2/models/NAME (default: the file name without extension); with --model-repository, serve that one model (layouts below)", "NAME", null, NullableModelName);
 
     private readonly Option<long> _maxBodySize = Setting.Create(
         "--max-body-size", "largest request body, e.g. 1m, 512k (default 1m); larger gets 413", "SIZE", 1L << 20, Size(1, "1m or 65536"));
@@ -267,9 +270,9 @@ internal sealed partial class ServeCommand
                 result.AddError($"give either MODEL ('{model}') or {repository} ('{Setting.TextOf(parsed, _repository)}'), not both");
             }
 
-            if (Setting.SourceOf(parsed, _name) is { } name)
+            if (Setting.SourceOf(parsed, _name) is { } name && string.Equals(Setting.TextOf(parsed, _modelControl), "explicit", StringComparison.OrdinalIgnoreCase))
             {
-                result.AddError($"{name} does not apply with {repository}: the models are named by their folders");
+                result.AddError($"{name} serves one model of {repository}; the repository API (--model-control explicit) loads any of its folders: give one or the other");
             }
         }
 

@@ -14,6 +14,9 @@ internal sealed partial class ModelRepository
 {
     public const string ConfigFileName = "config.json";
 
+    /// <summary>The version of a model whose folder holds its file directly, with no version folders.</summary>
+    public const string UnversionedVersion = "1";
+
     private readonly BackendCatalog _catalog;
     private readonly List<Entry> _entries = [];
     private readonly List<string> _problems = [];
@@ -75,23 +78,54 @@ internal sealed partial class ModelRepository
         return repository;
     }
 
+    /// <summary>
+    /// Scans <paramref name="directory"/> for the one model <paramref name="name"/> (<c>--model-repository DIR --name
+    /// NAME</c>, KServe's layout, where the storage URI's content is put at /mnt/models): <c>DIR/NAME/</c> when that
+    /// folder exists (a repository holding the model), else DIR itself as the model folder
+    /// (<c>DIR/[config.json]</c>, <c>DIR/&lt;version&gt;/model.*</c>), else, when DIR has no version folders, DIR as
+    /// the model's only version, "1" (<c>DIR/[config.json]</c>, <c>DIR/model.*</c>).
+    /// </summary>
+    /// <param name="directory">The folder given to --model-repository.</param>
+    /// <param name="name">The served model's name (a valid model name, checked by the --name parser).</param>
+    /// <param name="setting">Where the directory came from, for messages: the flag or its environment variable.</param>
+    /// <param name="catalog">The backends whose model files are served; <see cref="BackendCatalog.Default"/> when null.</param>
+    public static ModelRepository ScanSingleModel(string directory, string name, string setting = "--model-repository", BackendCatalog? catalog = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(name);
+        var repository = new ModelRepository(catalog ?? BackendCatalog.Default);
+        if (repository.CheckRoot(directory, setting) is not { } root)
+        {
+            return repository;
+        }
+
+        string named = Path.Combine(root, name);
+        if (Directory.Exists(named))
+        {
+            repository.ScanModel(named, name);
+        }
+        else if (repository.TryListFolders(root, out List<string> folders))
+        {
+            if (folders.Exists(static folder => TryParseVersion(folder, out _)))
+            {
+                repository.ScanModel(root, name);
+            }
+            else
+            {
+                repository.ScanUnversionedModel(root, name);
+            }
+        }
+
+        return repository;
+    }
+
     private void ScanRepository(string directory, string setting)
     {
-        if (directory.Contains("://", StringComparison.Ordinal))
+        if (CheckRoot(directory, setting) is not { } root)
         {
-            _problems.Add($"{setting} '{directory}': models are loaded from local directories only, not from URLs");
             return;
         }
 
-        if (!Directory.Exists(directory))
-        {
-            _problems.Add(File.Exists(directory)
-                ? $"{setting} '{directory}' is a file, not a directory (to serve one model file: sharpserve serve MODEL)"
-                : $"{setting} '{directory}' does not exist");
-            return;
-        }
-
-        string root = Path.GetFullPath(directory);
         if (!TryListFolders(root, out List<string> modelFolders))
         {
             return;
@@ -106,6 +140,48 @@ internal sealed partial class ModelRepository
         foreach (string name in modelFolders)
         {
             ScanModel(Path.Combine(root, name), name);
+        }
+    }
+
+    /// <summary>The full path of a repository's root folder, or null when it is a URL or not a directory (a problem added).</summary>
+    private string? CheckRoot(string directory, string setting)
+    {
+        if (directory.Contains("://", StringComparison.Ordinal))
+        {
+            _problems.Add($"{setting} '{directory}': models are loaded from local directories only, not from URLs");
+            return null;
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            _problems.Add(File.Exists(directory)
+                ? $"{setting} '{directory}' is a file, not a directory (to serve one model file: sharpserve serve MODEL)"
+                : $"{setting} '{directory}' does not exist");
+            return null;
+        }
+
+        return Path.GetFullPath(directory);
+    }
+
+    /// <summary>A model folder that holds its model file (or Python module) itself, served as version "1".</summary>
+    private void ScanUnversionedModel(string modelDirectory, string name)
+    {
+        string configPath = Path.Combine(modelDirectory, ConfigFileName);
+        if ((File.Exists(configPath) ? ReadConfig(configPath, name) : ModelConfig.Default) is not { } config)
+        {
+            return;
+        }
+
+        if (config.Entry is { } pythonEntry)
+        {
+            if (FindPythonModule(modelDirectory, pythonEntry))
+            {
+                _entries.Add(new Entry(name, UnversionedVersion, modelDirectory, PythonBackend, pythonEntry));
+            }
+        }
+        else if (FindModelFile(modelDirectory, config, configPath) is { } entry)
+        {
+            _entries.Add(new Entry(name, UnversionedVersion, entry.Path, entry.Backend));
         }
     }
 
