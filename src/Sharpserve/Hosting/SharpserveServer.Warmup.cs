@@ -56,7 +56,8 @@ public sealed partial class SharpserveServer
             }
         }
 
-        Log.Ready(_logger, sent - _grpcWarmupCalls, _grpcWarmupCalls);
+        Log.Ready(_logger, sent - _grpcWarmupCalls,
+            _grpcListeners is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {_grpcWarmupCalls} through gRPC"));
     }
 
     private GrpcWarmupClient? CreateGrpcWarmupClient() =>

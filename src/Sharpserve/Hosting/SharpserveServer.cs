@@ -364,8 +364,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         [LoggerMessage(3001, LogLevel.Information, "Listening on {Addresses}, model '{Model}', {Threads} executor threads; warming up")]
         public static partial void Listening(ILogger logger, string addresses, string model, int threads);
 
-        [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP, {GrpcCalls} through gRPC)")]
-        public static partial void Ready(ILogger logger, int requests, int grpcCalls);
+        [LoggerMessage(3002, LogLevel.Information, "Ready after warm-up ({Requests} warm-up requests through HTTP{AndGrpc})")]
+        public static partial void Ready(ILogger logger, int requests, string andGrpc);
 
         [LoggerMessage(3003, LogLevel.Critical, "Warm-up failed; the server never became ready and stops: {Reason}")]
         public static partial void WarmupFailed(ILogger logger, string reason);
