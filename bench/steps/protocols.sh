@@ -55,7 +55,7 @@ grpc_headers=(-H 'content-type: application/grpc' -H 'te: trailers')
 grpc_path=/inference.GRPCInferenceService/ModelInfer
 emit protocols_commands cmd="$(rel "${lc[@]}") body --case http-binary|grpc --texts $PROTO_TEXTS --out BODY   # prints the binary request's JSON length, LEN"
 emit protocols_commands cmd="BENCH_BODY=BODY BENCH_HEADER_LENGTH=LEN wrk -t1 -cC -d${PROTO_SECONDS}s --timeout 10s -s bench/lua/oip_binary.lua http://127.0.0.1:PORT/v2/models/langid/infer   # after ${PROTO_WARMUP_S%.*} s of the same"
-emit protocols_commands cmd="h2load -cC -m1 -D${PROTO_SECONDS%.*} ${grpc_headers[*]} -d BODY --log-file LOG http://127.0.0.1:GRPC_PORT$grpc_path   # after ${PROTO_WARMUP_S%.*} s of the same"
+emit protocols_commands cmd="h2load -cC -m1 -D${PROTO_SECONDS%.*} -H 'content-type: application/grpc' -H 'te: trailers' -d BODY --log-file LOG http://127.0.0.1:GRPC_PORT$grpc_path   # after ${PROTO_WARMUP_S%.*} s of the same"
 
 # wrk_binary REP PORT CONNS: a warm-up, then the measured run, recorded as tool=wrk-binary.
 wrk_binary() {
