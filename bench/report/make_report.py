@@ -922,7 +922,7 @@ class Report:
             begin, end = previous.find(python_section.BEGIN), previous.find(python_section.END)
             if not python and 0 <= begin < end:
                 self.out += ["", previous[begin:end + len(python_section.END)]]
-            for section in ("onnx", "gc"):
+            for section in ("batching", "onnx", "gc"):
                 begin = previous.find(f"<!-- {section}:begin -->")
                 end = previous.find(f"<!-- {section}:end -->")
                 if 0 <= begin < end:
