@@ -93,12 +93,23 @@ public sealed class FrameConnection : IAsyncDisposable
     /// <summary>Waits until everything queued before <see cref="CompleteSending"/> is written.</summary>
     public Task SendingCompleted => _writing;
 
-    /// <summary>Ends the connection now: queued frames are dropped, the socket is shut down.</summary>
+    /// <summary>
+    /// Ends the connection now: queued frames are dropped, the socket is shut down. Safe at any time, also after
+    /// <see cref="DisposeAsync"/>: a supervisor's heartbeat may abort a worker's connection while shutdown disposes it.
+    /// </summary>
     public void Abort(string reason)
     {
         _ended.TrySetResult(reason);
         _outgoing.Writer.TryComplete();
-        _abort.Cancel();
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed already: its loops were cancelled and awaited then.
+        }
+
         try
         {
             _socket.Shutdown(SocketShutdown.Both);

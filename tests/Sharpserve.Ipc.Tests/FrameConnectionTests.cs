@@ -57,6 +57,23 @@ public sealed class FrameConnectionTests : IDisposable
     }
 
     [Fact]
+    public async Task Abort_AfterDispose_IsHarmless()
+    {
+        // The race seen in a full run: the heartbeat aborted a worker's connection that shutdown had just disposed,
+        // and Abort threw ObjectDisposedException from the disposed cancellation source.
+        (Recorder a, Recorder b) = await PairAsync();
+        await b.Connection.DisposeAsync();
+        await a.Connection.DisposeAsync();
+
+        string reason = await a.Connection.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        a.Connection.Abort("heartbeat missed");
+
+        // The first reason stands.
+        Assert.Equal(reason, await a.Connection.Completion.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Completion_SaysWhy_PeerClosed_OrBrokeTheProtocol()
     {
         (Recorder a, Recorder b) = await PairAsync();
