@@ -87,4 +87,55 @@ public sealed class GrpcRepositoryTests : IDisposable
         process.SendSignal(15);
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
+
+    [Fact]
+    public async Task Unload_WaitsForAGrpcInferInFlight_ThenTheModelIsGone()
+    {
+        string gate = Path.Combine(_directory, "gate");
+        string repository = Repository();
+        Directory.CreateDirectory(Path.Combine(repository, "slow", "1"));
+        File.WriteAllText(Path.Combine(repository, "slow", "config.json"), """{"backend": "python"}""");
+        File.WriteAllText(Path.Combine(repository, "slow", "1", "model.py"), $$"""
+            import os, time
+            class Model:
+                def predict(self, data):
+                    if data in (b"slow", "slow"):
+                        print("slow request started", flush=True)
+                        while not os.path.exists({{System.Text.Json.JsonSerializer.Serialize(gate)}}):
+                            time.sleep(0.01)
+                    return "done"
+            """.ReplaceLineEndings("\n"));
+        string tokenFile = Path.Combine(_directory, "token");
+        File.WriteAllText(tokenFile, Token);
+        using SharpserveProcess process = SharpserveProcess.Start(
+            $"serve --model-repository \"{repository}\" --port 0 --threads 1 --model-control explicit --admin-token-file \"{tokenFile}\" " +
+            "--python-exe /usr/bin/python3", _directory);
+        using var http = new HttpClient { BaseAddress = await process.WaitForAddressAsync(), Timeout = TimeSpan.FromSeconds(60) };
+        await SharpserveProcess.WaitForReadyAsync(http);
+        using GrpcChannel channel = GrpcChannel.ForAddress(await process.WaitForGrpcAddressAsync());
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var infer = new ModelInferRequest { ModelName = "slow" };
+        var text = new ModelInferRequest.Types.InferInputTensor { Name = "text", Datatype = "BYTES", Shape = { 1 } };
+        text.Contents = new InferTensorContents { BytesContents = { Google.Protobuf.ByteString.CopyFromUtf8("slow") } };
+        infer.Inputs.Add(text);
+
+        AsyncUnaryCall<ModelInferResponse> inFlight = client.ModelInferAsync(infer);
+        await process.WaitForOutputAsync("slow request started");
+        AsyncUnaryCall<RepositoryModelUnloadResponse> unload =
+            client.RepositoryModelUnloadAsync(new RepositoryModelUnloadRequest { ModelName = "slow" }, Bearer(Token));
+        await process.WaitForOutputAsync("Unloading model 'slow'");
+
+        RpcException gone = await Assert.ThrowsAsync<RpcException>(() => client.ModelInferAsync(infer).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+        Assert.False(unload.ResponseAsync.IsCompleted); // it waits for the call the model is running
+
+        File.WriteAllText(gate, "");
+        ModelInferResponse answer = await inFlight.ResponseAsync;
+        Assert.Equal("label", Assert.Single(answer.Outputs).Name);
+        Assert.Equal("done", System.Text.Encoding.UTF8.GetString(answer.RawOutputContents[0].Span[4..])); // one BYTES element, length-prefixed
+        await unload.ResponseAsync;
+        Assert.NotEqual("READY", (await client.RepositoryIndexAsync(new RepositoryIndexRequest())).Models.Single(m => m.Name == "slow").State);
+        process.SendSignal(15);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
 }

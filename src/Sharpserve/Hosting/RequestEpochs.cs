@@ -7,16 +7,24 @@ namespace Sharpserve.Hosting;
 /// into the current epoch before routing looks a model up; <see cref="WaitForEarlierRequestsAsync"/> starts a new
 /// epoch and waits until the old one has no request left. A request counted into the new epoch looks the registry up
 /// after the model left it, so it cannot reach that model. The request path pays two interlocked operations and no
-/// allocation; the repository API's own requests are not counted, so an unload never waits for itself.
+/// allocation; the repository API's own requests (HTTP and gRPC) are not counted, so an unload never waits for itself.
+/// gRPC calls are counted too (<see cref="CountAsync"/>, from the gRPC gate): an unload waits for a ModelInfer in flight.
 /// </summary>
 internal sealed class RequestEpochs
 {
     private volatile Epoch _current = new();
 
     /// <summary>Middleware: counts the request into the current epoch for as long as it runs.</summary>
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public Task InvokeAsync(HttpContext context, RequestDelegate next) => CountAsync(context, next);
+
+    /// <summary>Runs <paramref name="next"/> counted into the current epoch, unless it is a repository request.</summary>
+    public async Task CountAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.Request.Path.StartsWithSegments("/v2/repository", StringComparison.Ordinal))
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        if (context.Request.Path.StartsWithSegments("/v2/repository", StringComparison.Ordinal) ||
+            (context.Request.Path.StartsWithSegments("/inference.GRPCInferenceService", StringComparison.Ordinal) &&
+             context.Request.Path.Value!.Contains("/Repository", StringComparison.Ordinal)))
         {
             await next(context);
             return;

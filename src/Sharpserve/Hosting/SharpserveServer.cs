@@ -327,7 +327,8 @@ public sealed partial class SharpserveServer : IAsyncDisposable
         if (_grpcListeners is not null)
         {
             // First: a gRPC request skips the HTTP middleware (JSON errors, access log, HTTP metrics).
-            _app.Use(new GrpcRequestGate(_drain.CountAsync).InvokeAsync);
+            // Counted by the shutdown drain and the unload's request epochs, as HTTP requests are.
+            _app.Use(new GrpcRequestGate((context, run) => _drain.CountAsync(context, c => _epochs.CountAsync(c, run))).InvokeAsync);
             GrpcHosting.Map(_app);
         }
 
